@@ -1,0 +1,33 @@
+#include "base/arena.h"
+
+namespace vivace {
+
+char* Arena::AllocateSlow(size_t n) {
+  if (n > kBlockSize / 4) {
+    // Large allocation: its own block, keep the current block for small ones.
+    blocks_.push_back(std::make_unique<char[]>(n));
+    bytes_used_ += n;
+    return blocks_.back().get();
+  }
+  blocks_.push_back(std::make_unique<char[]>(kBlockSize));
+  bytes_used_ += kBlockSize;
+  ptr_ = blocks_.back().get() + n;
+  remaining_ = kBlockSize - n;
+  return blocks_.back().get();
+}
+
+std::string_view Arena::Adopt(std::string buffer) {
+  bytes_used_ += buffer.capacity();
+  adopted_.push_back(std::move(buffer));
+  return adopted_.back();
+}
+
+void Arena::Reset() {
+  blocks_.clear();
+  adopted_.clear();
+  ptr_ = nullptr;
+  remaining_ = 0;
+  bytes_used_ = 0;
+}
+
+}  // namespace vivace
