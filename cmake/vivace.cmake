@@ -29,10 +29,13 @@ if(VV_FUZZ)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+set(VV_MODULES base model io scan otlp wal receivers processors exporters blocks ingest storage
+    traceql query generator api server)
+
 function(_vv_resolve_deps out)
   set(result)
   foreach(dep ${ARGN})
-    if(TARGET vv_${dep})
+    if(dep IN_LIST VV_MODULES)
       list(APPEND result vv_${dep})
     else()
       list(APPEND result ${dep})

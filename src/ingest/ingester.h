@@ -1,0 +1,90 @@
+#pragma once
+// The ingester: makes batches durable in the WAL, then indexes them per tenant as live traces.
+// A batch is acknowledged only after the WAL has made it durable (per the WAL's sync policy);
+// on Open, the WAL is replayed so that every acknowledged span is live again.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/metrics.h"
+#include "base/mutex.h"
+#include "model/span_sink.h"
+#include "otlp/limits.h"
+#include "model/trace_source.h"
+#include "wal/wal.h"
+
+namespace vivace::ingest {
+
+struct IngesterOptions {
+  wal::Options wal;
+  /// Back-pressure: while more than this many bytes are queued for the WAL but not yet durable,
+  /// new batches are refused with UNAVAILABLE (HTTP 503 + Retry-After), so a slow disk cannot
+  /// make memory grow without bound.
+  uint64_t max_pending_wal_bytes = 256ull << 20;
+  otlp::DecodeLimits decode;
+};
+
+/// Thread-safe. Implements SpanSink (write path) and TraceSource (trace by ID).
+class Ingester : public model::SpanSink, public model::TraceSource {
+ public:
+  static Result<std::unique_ptr<Ingester>> Open(IngesterOptions options, MetricsRegistry* metrics);
+  ~Ingester() override;
+
+  void Consume(std::unique_ptr<model::SpanBatch> batch, model::ConsumeCallback done) override;
+  Result<std::unique_ptr<model::SpanBatch>> FindTrace(std::string_view tenant, const model::TraceId& id,
+                                                      uint64_t start_s, uint64_t end_s) override;
+
+  /// Waits for pending appends, then closes the WAL. Consume afterwards fails. Idempotent.
+  void Close();
+
+  const wal::ReplayStats& replay_stats() const { return wal_->replay_stats(); }
+  uint64_t live_traces() const { return live_traces_.load(std::memory_order_relaxed); }
+  uint64_t live_spans() const { return live_spans_.load(std::memory_order_relaxed); }
+
+ private:
+  // A span's home: batch index within the tenant, span index within the batch.
+  struct SpanRef {
+    uint32_t batch;
+    uint32_t span;
+  };
+  struct LiveTrace {
+    std::vector<SpanRef> spans;
+    uint64_t start_unix_nano = UINT64_MAX;
+    uint64_t end_unix_nano = 0;
+  };
+  // The live state of one tenant. Batches are immutable once indexed.
+  struct Tenant {
+    Mutex mu;
+    std::vector<std::shared_ptr<const model::SpanBatch>> batches VV_GUARDED_BY(mu);
+    std::unordered_map<model::TraceId, LiveTrace, model::IdHash> traces VV_GUARDED_BY(mu);
+  };
+
+  Ingester(IngesterOptions options, MetricsRegistry* metrics);
+  Tenant* GetTenant(std::string_view name);
+  void Index(std::shared_ptr<const model::SpanBatch> batch);
+  Status Replay(std::string_view payload);
+
+  IngesterOptions options_;
+  std::unique_ptr<wal::Wal> wal_;
+  Mutex tenants_mu_;
+  std::unordered_map<std::string, std::unique_ptr<Tenant>> tenants_ VV_GUARDED_BY(tenants_mu_);
+  std::atomic<uint64_t> pending_bytes_{0};
+  std::atomic<uint64_t> live_traces_{0};
+  std::atomic<uint64_t> live_spans_{0};
+  std::atomic<bool> closed_{false};
+  Counter* spans_ingested_;
+  Counter* bytes_ingested_;
+  Counter* refused_backpressure_;
+};
+
+/// WAL payload of one batch: varint tenant length, tenant, OTLP protobuf request bytes.
+/// Layout: docs/formats/wal_v1.md ("Ingest payload").
+std::string EncodeWalPayloadHeader(std::string_view tenant);
+/// Splits a payload into tenant and OTLP bytes. InvalidArgument if malformed.
+Result<std::pair<std::string_view, std::string_view>> DecodeWalPayload(std::string_view payload);
+
+}  // namespace vivace::ingest

@@ -1,0 +1,119 @@
+#include "ingest/ingester.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+
+#include "otlp/proto_encode.h"
+
+namespace vivace::ingest {
+namespace {
+
+model::TraceId Tid(uint8_t n) {
+  model::TraceId t;
+  t.bytes[0] = n;
+  t.bytes[15] = 0xaa;
+  return t;
+}
+
+// A batch with `spans` spans of trace `trace`, span ids first_span.., one resource and scope.
+std::unique_ptr<model::SpanBatch> MakeBatch(std::string tenant, uint8_t trace, uint8_t first_span, int spans) {
+  auto b = std::make_unique<model::SpanBatch>();
+  b->tenant = std::move(tenant);
+  b->resources.push_back(model::Resource{b->AllocAttributes(1), 0, ""});
+  b->attributes[0] = model::KeyValue{"service.name", model::Value::String("svc")};
+  b->scopes.push_back(model::Scope{0, "lib", "1", {}, 0, ""});
+  for (int i = 0; i < spans; ++i) {
+    model::SpanRow r;
+    r.trace_id = Tid(trace);
+    r.span_id.bytes[0] = static_cast<uint8_t>(first_span + i);
+    r.name = "op";
+    r.start_unix_nano = 1700000000000000000ull + i;
+    r.end_unix_nano = r.start_unix_nano + 1000;
+    b->Append(r);
+  }
+  return b;
+}
+
+class IngesterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("vivace_ingest_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Ingester> Open() {
+    IngesterOptions opts;
+    opts.wal.dir = dir_.string();
+    auto ing = Ingester::Open(opts, &metrics_);
+    EXPECT_TRUE(ing.ok()) << ing.status().ToString();
+    return std::move(ing).value();
+  }
+
+  static model::ConsumeResult ConsumeSync(Ingester* ing, std::unique_ptr<model::SpanBatch> b) {
+    std::promise<model::ConsumeResult> p;
+    ing->Consume(std::move(b), [&](model::ConsumeResult r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+
+  std::filesystem::path dir_;
+  MetricsRegistry metrics_;
+};
+
+TEST_F(IngesterTest, FindsTracesAcrossBatchesAndDeduplicates) {
+  auto ing = Open();
+  ASSERT_TRUE(ConsumeSync(ing.get(), MakeBatch("t1", 1, 0, 3)).status.ok());
+  ASSERT_TRUE(ConsumeSync(ing.get(), MakeBatch("t1", 1, 2, 3)).status.ok());  // span 2 again + 3, 4
+  ASSERT_TRUE(ConsumeSync(ing.get(), MakeBatch("t2", 1, 0, 1)).status.ok());
+  auto found = ing->FindTrace("t1", Tid(1), 0, 0);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ((*found)->size(), 5u);
+  EXPECT_EQ((*found)->resources.size(), 2u);  // one per source batch
+  EXPECT_EQ(ing->FindTrace("t2", Tid(1), 0, 0).value()->size(), 1u);  // tenants are separate
+  EXPECT_EQ(ing->FindTrace("t1", Tid(9), 0, 0).value()->size(), 0u);
+  EXPECT_EQ(ing->FindTrace("nobody", Tid(1), 0, 0).value()->size(), 0u);
+  // Time range: the trace is at 1700000000 s.
+  EXPECT_EQ(ing->FindTrace("t1", Tid(1), 1700000000, 1700000001).value()->size(), 5u);
+  EXPECT_EQ(ing->FindTrace("t1", Tid(1), 1800000000, 0).value()->size(), 0u);
+  EXPECT_EQ(ing->FindTrace("t1", Tid(1), 0, 1600000000).value()->size(), 0u);
+}
+
+TEST_F(IngesterTest, ReplaysTheWalOnOpen) {
+  std::string before;
+  {
+    auto ing = Open();
+    for (uint8_t t = 1; t <= 20; ++t) ASSERT_TRUE(ConsumeSync(ing.get(), MakeBatch("t", t, 0, 4)).status.ok());
+    otlp::EncodeProtoTrace(*ing->FindTrace("t", Tid(7), 0, 0).value(), &before);
+  }
+  auto ing = Open();
+  EXPECT_EQ(ing->replay_stats().records, 20u);
+  EXPECT_EQ(ing->live_traces(), 20u);
+  EXPECT_EQ(ing->live_spans(), 80u);
+  std::string after;
+  otlp::EncodeProtoTrace(*ing->FindTrace("t", Tid(7), 0, 0).value(), &after);
+  EXPECT_EQ(before, after);
+}
+
+TEST_F(IngesterTest, RefusesAfterClose) {
+  auto ing = Open();
+  ing->Close();
+  auto r = ConsumeSync(ing.get(), MakeBatch("t", 1, 0, 1));
+  EXPECT_EQ(r.status.code(), StatusCode::kUnavailable);
+  EXPECT_GT(r.retry_after_seconds, 0u);
+}
+
+TEST_F(IngesterTest, WalPayloadRoundTrip) {
+  std::string p = EncodeWalPayloadHeader("tenant-x") + "otlp-bytes";
+  auto parts = DecodeWalPayload(p);
+  ASSERT_TRUE(parts.ok());
+  EXPECT_EQ(parts->first, "tenant-x");
+  EXPECT_EQ(parts->second, "otlp-bytes");
+  EXPECT_FALSE(DecodeWalPayload("\x20short").ok());
+}
+
+}  // namespace
+}  // namespace vivace::ingest
