@@ -1,0 +1,126 @@
+#include "server/app.h"
+
+#include <thread>
+
+#include "api/grpc_server.h"
+#include "api/http_server.h"
+#include "api/routes.h"
+#include "base/clock.h"
+#include "base/logging.h"
+#include "ingest/ingester.h"
+#include "receivers/otlp/otlp_receiver.h"
+
+#ifndef VIVACE_VERSION
+#define VIVACE_VERSION "0.0.0"
+#endif
+#ifndef VIVACE_REVISION
+#define VIVACE_REVISION "unknown"
+#endif
+
+namespace vivace::server {
+
+std::string_view VivaceVersion() { return VIVACE_VERSION; }
+
+App::App(Config config) : config_(std::move(config)) {}
+
+App::~App() { Stop(); }
+
+Result<std::unique_ptr<App>> App::Start(Config config) {
+  std::unique_ptr<App> app(new App(std::move(config)));
+  VV_RETURN_IF_ERROR(app->Init());
+  return app;
+}
+
+Status App::Init() {
+  const Config& c = config_;
+  metrics_.AddCounterFunc("otelcol_process_cpu_seconds_total", "Total CPU user and system time in seconds.", {},
+                          [] { return static_cast<double>(ProcessCpuNanos()) / 1e9; });
+  metrics_.AddGauge("otelcol_process_memory_rss", "Total physical memory (resident set size) in bytes.", {},
+                    [] { return static_cast<double>(ProcessRssBytes()); });
+  uint64_t start_ns = MonotonicNanos();
+  metrics_.AddCounterFunc("otelcol_process_uptime_seconds_total", "Uptime of the process in seconds.", {},
+                          [start_ns] { return static_cast<double>(MonotonicNanos() - start_ns) / 1e9; });
+
+  ingest::IngesterOptions io;
+  io.wal.dir = c.storage.path + "/wal";
+  io.wal.sync = c.storage.wal_sync;
+  io.wal.sync_interval = c.storage.wal_sync_interval;
+  io.wal.segment_bytes = c.storage.wal_segment_bytes;
+  uint64_t max_request = std::max(c.otlp.http_max_request_body_bytes, c.otlp.grpc_max_recv_msg_bytes);
+  io.wal.max_record_bytes = static_cast<uint32_t>(std::min<uint64_t>(max_request * 2 + (1 << 20), wal::kMaxRecordBytesLimit));
+  io.max_pending_wal_bytes = c.ingester.max_pending_wal_bytes;
+  io.decode.max_value_depth = c.limits.max_attribute_value_depth;
+  VV_ASSIGN_OR_RETURN(ingester_, ingest::Ingester::Open(io, &metrics_));
+
+  receivers::OtlpReceiverOptions ro;
+  ro.max_request_bytes = c.otlp.http_max_request_body_bytes;
+  ro.decode = io.decode;
+  otlp_ = std::make_unique<receivers::OtlpReceiver>(ingester_.get(), ro, &metrics_);
+
+  router_ = std::make_unique<api::Router>();
+  api::RegisterStatusRoutes(router_.get(),
+                            api::BuildInfo{std::string(kTempoCompatibleVersion),
+                                           "vivace-" + std::string(VIVACE_VERSION) + "-" VIVACE_REVISION, "",
+                                           __DATE__ " " __TIME__},
+                            &metrics_, [this] { return ready_.load(); });
+  api::RegisterTraceRoutes(router_.get(), ingester_.get());
+
+  int threads = c.server.http_threads > 0 ? c.server.http_threads
+                                          : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  api::HttpServerOptions ho;
+  ho.listen = c.server.http_listen;
+  ho.threads = threads;
+  VV_ASSIGN_OR_RETURN(http_, api::HttpServer::Start(ho, router_.get()));
+  log::Info("HTTP API (Tempo) listening on {} (port {})", c.server.http_listen, http_->port());
+
+  // The internal gRPC port also accepts OTLP, as Tempo's distributor does on its gRPC port.
+  api::GrpcServerOptions go;
+  go.listen = c.server.grpc_listen;
+  go.max_receive_message_bytes = static_cast<int>(c.otlp.grpc_max_recv_msg_bytes);
+  VV_ASSIGN_OR_RETURN(grpc_, api::GrpcServer::Start(go, {{std::string(api::kOtlpExportMethod), api::OtlpGrpcHandler(otlp_.get())}}));
+  log::Info("gRPC API listening on {} (port {})", c.server.grpc_listen, grpc_->port());
+
+  if (c.otlp.grpc_enabled) {
+    api::GrpcServerOptions og = go;
+    og.listen = c.otlp.grpc_endpoint;
+    VV_ASSIGN_OR_RETURN(otlp_grpc_, api::GrpcServer::Start(og, {{std::string(api::kOtlpExportMethod),
+                                                                  api::OtlpGrpcHandler(otlp_.get())}}));
+    log::Info("OTLP/gRPC receiver listening on {} (port {})", c.otlp.grpc_endpoint, otlp_grpc_->port());
+  }
+  if (c.otlp.http_enabled) {
+    otlp_router_ = std::make_unique<api::Router>();
+    api::RegisterOtlpHttpRoutes(otlp_router_.get(), otlp_.get());
+    api::HttpServerOptions oh;
+    oh.listen = c.otlp.http_endpoint;
+    oh.threads = threads;
+    // The socket-level limit bounds the compressed body; the receiver bounds it after
+    // decompression (413 either way).
+    oh.max_body_bytes = c.otlp.http_max_request_body_bytes;
+    VV_ASSIGN_OR_RETURN(otlp_http_, api::HttpServer::Start(oh, otlp_router_.get()));
+    log::Info("OTLP/HTTP receiver listening on {} (port {})", c.otlp.http_endpoint, otlp_http_->port());
+  }
+  ready_ = true;
+  return Status::OK();
+}
+
+void App::Stop() {
+  if (stopped_.exchange(true)) return;
+  ready_ = false;
+  // Receivers first (in-flight gRPC calls complete: the WAL is still running), then the APIs,
+  // then storage. HTTP servers are destroyed only after the ingester has run every callback.
+  if (otlp_grpc_) otlp_grpc_->Stop();
+  if (grpc_) grpc_->Stop();
+  if (otlp_http_) otlp_http_->Stop();
+  if (http_) http_->Stop();
+  if (ingester_) ingester_->Close();
+  otlp_http_.reset();
+  http_.reset();
+  log::Info("stopped");
+}
+
+uint16_t App::http_port() const { return http_ ? http_->port() : 0; }
+uint16_t App::grpc_port() const { return grpc_ ? grpc_->port() : 0; }
+uint16_t App::otlp_grpc_port() const { return otlp_grpc_ ? otlp_grpc_->port() : 0; }
+uint16_t App::otlp_http_port() const { return otlp_http_ ? otlp_http_->port() : 0; }
+
+}  // namespace vivace::server

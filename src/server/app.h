@@ -1,0 +1,65 @@
+#pragma once
+// The composition root of `vivace serve`: builds every module from a Config, starts the
+// listeners, and drains them in order on Stop.
+
+#include <atomic>
+#include <memory>
+
+#include "base/metrics.h"
+#include "server/config.h"
+
+namespace vivace::ingest {
+class Ingester;
+}
+namespace vivace::receivers {
+class OtlpReceiver;
+}
+namespace vivace::api {
+class Router;
+class HttpServer;
+class GrpcServer;
+}  // namespace vivace::api
+
+namespace vivace::server {
+
+/// Vivace's own version (CMake project version).
+std::string_view VivaceVersion();
+/// The Tempo API version Vivace reports to Grafana in /api/status/buildinfo.
+inline constexpr std::string_view kTempoCompatibleVersion = "2.10.0";
+
+class App {
+ public:
+  /// Opens storage (replaying the WAL) and starts every listener; when it returns OK the
+  /// server accepts data and /ready answers 200.
+  static Result<std::unique_ptr<App>> Start(Config config);
+  ~App();
+
+  /// Drains: /ready turns 503, listeners stop (in-flight requests finish), the WAL is synced
+  /// and closed. Idempotent.
+  void Stop();
+
+  uint16_t http_port() const;
+  uint16_t grpc_port() const;
+  uint16_t otlp_grpc_port() const;
+  uint16_t otlp_http_port() const;
+  MetricsRegistry& metrics() { return metrics_; }
+
+ private:
+  explicit App(Config config);
+  Status Init();
+
+  Config config_;
+  MetricsRegistry metrics_;
+  std::atomic<bool> ready_{false};
+  std::unique_ptr<ingest::Ingester> ingester_;
+  std::unique_ptr<receivers::OtlpReceiver> otlp_;
+  std::unique_ptr<api::Router> router_;
+  std::unique_ptr<api::Router> otlp_router_;
+  std::unique_ptr<api::HttpServer> http_;
+  std::unique_ptr<api::HttpServer> otlp_http_;
+  std::unique_ptr<api::GrpcServer> grpc_;
+  std::unique_ptr<api::GrpcServer> otlp_grpc_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace vivace::server

@@ -1,0 +1,261 @@
+#include "server/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace vivace::server {
+namespace {
+
+// Walks a YAML mapping, dispatching known keys and rejecting unknown ones.
+class Section {
+ public:
+  Section(const YAML::Node& node, std::string path) : node_(node), path_(std::move(path)) {}
+
+  using Handler = std::function<Status(const YAML::Node&, const std::string&)>;
+  Section& On(std::string key, Handler h) {
+    handlers_.emplace(std::move(key), std::move(h));
+    return *this;
+  }
+
+  Status Run() {
+    if (!node_ || node_.IsNull()) return Status::OK();
+    if (!node_.IsMap()) return Error(node_, path_, "must be a mapping");
+    for (const auto& kv : node_) {
+      std::string key = kv.first.as<std::string>();
+      std::string path = path_.empty() ? key : path_ + "." + key;
+      auto it = handlers_.find(key);
+      if (it == handlers_.end()) return Error(kv.first, path, "unknown key");
+      VV_RETURN_IF_ERROR(it->second(kv.second, path));
+    }
+    return Status::OK();
+  }
+
+  static Status Error(const YAML::Node& n, const std::string& path, std::string_view what) {
+    return InvalidArgument(path + " (line " + std::to_string(n.Mark().line + 1) + "): " + std::string(what));
+  }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  std::map<std::string, Handler> handlers_;
+};
+
+Result<std::string> Scalar(const YAML::Node& n, const std::string& path) {
+  if (!n.IsScalar()) return Section::Error(n, path, "must be a scalar value");
+  return n.Scalar();
+}
+
+Section::Handler String(std::string* out) {
+  return [out](const YAML::Node& n, const std::string& path) -> Status {
+    VV_ASSIGN_OR_RETURN(*out, Scalar(n, path));
+    return Status::OK();
+  };
+}
+
+Section::Handler Bool(bool* out) {
+  return [out](const YAML::Node& n, const std::string& path) -> Status {
+    VV_ASSIGN_OR_RETURN(std::string s, Scalar(n, path));
+    if (s == "true") {
+      *out = true;
+    } else if (s == "false") {
+      *out = false;
+    } else {
+      return Section::Error(n, path, "must be true or false");
+    }
+    return Status::OK();
+  };
+}
+
+template <typename T>
+Section::Handler Int(T* out, uint64_t min, uint64_t max) {
+  return [out, min, max](const YAML::Node& n, const std::string& path) -> Status {
+    VV_ASSIGN_OR_RETURN(std::string s, Scalar(n, path));
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+    if (s.empty() || *end != '\0' || errno != 0 || s[0] == '-' || v < min || v > max) {
+      return Section::Error(n, path, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    }
+    *out = static_cast<T>(v);
+    return Status::OK();
+  };
+}
+
+Section::Handler Bytes(uint64_t* out, uint64_t min) {
+  return [out, min](const YAML::Node& n, const std::string& path) -> Status {
+    VV_ASSIGN_OR_RETURN(std::string s, Scalar(n, path));
+    auto v = ParseBytes(s);
+    if (!v.ok()) return Section::Error(n, path, v.status().message());
+    if (*v < min) return Section::Error(n, path, "must be at least " + std::to_string(min) + " bytes");
+    *out = *v;
+    return Status::OK();
+  };
+}
+
+Section::Handler Duration(std::chrono::milliseconds* out) {
+  return [out](const YAML::Node& n, const std::string& path) -> Status {
+    VV_ASSIGN_OR_RETURN(std::string s, Scalar(n, path));
+    auto v = ParseDuration(s);
+    if (!v.ok()) return Section::Error(n, path, v.status().message());
+    *out = *v;
+    return Status::OK();
+  };
+}
+
+}  // namespace
+
+Result<std::chrono::milliseconds> ParseDuration(std::string_view s) {
+  if (s.empty()) return InvalidArgument("empty duration");
+  if (s == "0") return std::chrono::milliseconds(0);
+  double total_ms = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+    if (j == i) return InvalidArgument("invalid duration \"" + std::string(s) + "\"");
+    double num = std::stod(std::string(s.substr(i, j - i)));
+    size_t k = j;
+    while (k < s.size() && !(s[k] >= '0' && s[k] <= '9')) ++k;
+    std::string_view unit = s.substr(j, k - j);
+    double ms;
+    if (unit == "ms") {
+      ms = 1;
+    } else if (unit == "s") {
+      ms = 1000;
+    } else if (unit == "m") {
+      ms = 60000;
+    } else if (unit == "h") {
+      ms = 3600000;
+    } else if (unit == "d") {
+      ms = 86400000;
+    } else {
+      return InvalidArgument("invalid duration unit \"" + std::string(unit) + "\" in \"" + std::string(s) +
+                             "\" (use ms, s, m, h, d)");
+    }
+    total_ms += num * ms;
+    i = k;
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
+}
+
+Result<uint64_t> ParseBytes(std::string_view s) {
+  size_t j = 0;
+  while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+  if (j == 0 || j > 18) return InvalidArgument("invalid size \"" + std::string(s) + "\"");
+  uint64_t num = std::stoull(std::string(s.substr(0, j)));
+  std::string_view unit = s.substr(j);
+  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  static const std::pair<std::string_view, uint64_t> kUnits[] = {
+      {"", 1}, {"B", 1}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40},
+      {"kB", 1000}, {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000}, {"TB", 1000000000000ull}};
+  for (const auto& [name, mult] : kUnits) {
+    if (unit == name) return num * mult;
+  }
+  return InvalidArgument("invalid size unit \"" + std::string(unit) + "\" (use B, KiB, MiB, GiB, kB, MB, GB)");
+}
+
+Result<Config> ParseConfig(std::string_view yaml) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument("config is not valid YAML: line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  Config c;
+  std::string sync = "always";
+  Status st = Section(root, "")
+      .On("server", [&](const YAML::Node& n, const std::string& p) {
+        return Section(n, p)
+            .On("http_listen", String(&c.server.http_listen))
+            .On("grpc_listen", String(&c.server.grpc_listen))
+            .On("log_level", String(&c.server.log_level))
+            .On("http_threads", Int(&c.server.http_threads, 0, 256))
+            .Run();
+      })
+      .On("storage", [&](const YAML::Node& n, const std::string& p) {
+        return Section(n, p)
+            .On("path", String(&c.storage.path))
+            .On("wal", [&](const YAML::Node& w, const std::string& wp) {
+              return Section(w, wp)
+                  .On("sync", String(&sync))
+                  .On("sync_interval", Duration(&c.storage.wal_sync_interval))
+                  .On("segment_size", Bytes(&c.storage.wal_segment_bytes, 1 << 20))
+                  .Run();
+            })
+            .Run();
+      })
+      .On("ingester", [&](const YAML::Node& n, const std::string& p) {
+        return Section(n, p).On("max_pending_wal_bytes", Bytes(&c.ingester.max_pending_wal_bytes, 1 << 20)).Run();
+      })
+      .On("distributor", [&](const YAML::Node& n, const std::string& p) {
+        return Section(n, p)
+            .On("receivers", [&](const YAML::Node& r, const std::string& rp) {
+              return Section(r, rp)
+                  .On("otlp", [&](const YAML::Node& o, const std::string& op) {
+                    c.otlp.grpc_enabled = false;  // as in the Collector: listed protocols only
+                    c.otlp.http_enabled = false;
+                    return Section(o, op)
+                        .On("protocols", [&](const YAML::Node& pr, const std::string& pp) {
+                          return Section(pr, pp)
+                              .On("grpc", [&](const YAML::Node& g, const std::string& gp) {
+                                c.otlp.grpc_enabled = true;
+                                uint64_t mib = c.otlp.grpc_max_recv_msg_bytes >> 20;
+                                Status s = Section(g, gp)
+                                               .On("endpoint", String(&c.otlp.grpc_endpoint))
+                                               .On("max_recv_msg_size_mib", Int(&mib, 1, 1024))
+                                               .Run();
+                                c.otlp.grpc_max_recv_msg_bytes = mib << 20;
+                                return s;
+                              })
+                              .On("http", [&](const YAML::Node& h, const std::string& hp) {
+                                c.otlp.http_enabled = true;
+                                return Section(h, hp)
+                                    .On("endpoint", String(&c.otlp.http_endpoint))
+                                    .On("max_request_body_size", Bytes(&c.otlp.http_max_request_body_bytes, 1024))
+                                    .Run();
+                              })
+                              .Run();
+                        })
+                        .Run();
+                  })
+                  .Run();
+            })
+            .Run();
+      })
+      .On("limits", [&](const YAML::Node& n, const std::string& p) {
+        return Section(n, p).On("max_attribute_value_depth", Int(&c.limits.max_attribute_value_depth, 1, 256)).Run();
+      })
+      .Run();
+  VV_RETURN_IF_ERROR(st);
+  if (sync == "always") {
+    c.storage.wal_sync = wal::SyncPolicy::kAlways;
+  } else if (sync == "interval") {
+    c.storage.wal_sync = wal::SyncPolicy::kInterval;
+  } else if (sync == "none") {
+    c.storage.wal_sync = wal::SyncPolicy::kNone;
+  } else {
+    return InvalidArgument("storage.wal.sync: must be always, interval or none, not \"" + sync + "\"");
+  }
+  if (c.storage.wal_sync_interval.count() <= 0) return InvalidArgument("storage.wal.sync_interval: must be positive");
+  static const char* kLevels[] = {"debug", "info", "warn", "error"};
+  bool level_ok = false;
+  for (const char* l : kLevels) level_ok |= c.server.log_level == l;
+  if (!level_ok) return InvalidArgument("server.log_level: must be debug, info, warn or error");
+  return c;
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto c = ParseConfig(ss.str());
+  if (!c.ok()) return c.status().WithContext(path);
+  return c;
+}
+
+}  // namespace vivace::server

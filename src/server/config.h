@@ -1,0 +1,52 @@
+#pragma once
+// vivace.yaml: every option, its default, and strict parsing (unknown keys are errors that name
+// the key and line). docs/configuration.md documents each field; keep the two in step.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+#include "wal/wal.h"
+
+namespace vivace::server {
+
+struct Config {
+  struct Server {
+    std::string http_listen = "0.0.0.0:3200";
+    std::string grpc_listen = "0.0.0.0:9095";
+    std::string log_level = "info";
+    int http_threads = 0;  // 0: one per core
+  } server;
+  struct Storage {
+    std::string path = "./data";
+    wal::SyncPolicy wal_sync = wal::SyncPolicy::kAlways;
+    std::chrono::milliseconds wal_sync_interval{100};
+    uint64_t wal_segment_bytes = 128ull << 20;
+  } storage;
+  struct Ingester {
+    uint64_t max_pending_wal_bytes = 256ull << 20;
+  } ingester;
+  struct Otlp {
+    bool grpc_enabled = true;
+    std::string grpc_endpoint = "0.0.0.0:4317";
+    uint64_t grpc_max_recv_msg_bytes = 4ull << 20;
+    bool http_enabled = true;
+    std::string http_endpoint = "0.0.0.0:4318";
+    uint64_t http_max_request_body_bytes = 20ull << 20;
+  } otlp;
+  struct Limits {
+    uint32_t max_attribute_value_depth = 32;
+  } limits;
+};
+
+/// Parses YAML text. Errors name the key path and line: `storage.wal.sync (line 7): ...`.
+Result<Config> ParseConfig(std::string_view yaml);
+Result<Config> LoadConfigFile(const std::string& path);
+
+/// "100ms", "5s", "2m", "1h", "1h30m" (Go duration syntax without fractions).
+Result<std::chrono::milliseconds> ParseDuration(std::string_view s);
+/// 1048576, "20MiB", "1GiB", "512KiB", "1GB", "10MB", "100kB", "64B".
+Result<uint64_t> ParseBytes(std::string_view s);
+
+}  // namespace vivace::server

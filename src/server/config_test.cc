@@ -1,0 +1,74 @@
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+
+namespace vivace::server {
+namespace {
+
+TEST(ConfigTest, DefaultsFromEmpty) {
+  auto c = ParseConfig("");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->server.http_listen, "0.0.0.0:3200");
+  EXPECT_EQ(c->otlp.grpc_endpoint, "0.0.0.0:4317");
+  EXPECT_EQ(c->storage.wal_sync, wal::SyncPolicy::kAlways);
+}
+
+TEST(ConfigTest, ParsesEverySection) {
+  auto c = ParseConfig(R"(
+server:
+  http_listen: 127.0.0.1:13200
+  log_level: debug
+storage:
+  path: /tmp/x
+  wal:
+    sync: interval
+    sync_interval: 250ms
+    segment_size: 64MiB
+ingester:
+  max_pending_wal_bytes: 1GiB
+distributor:
+  receivers:
+    otlp:
+      protocols:
+        http:
+          endpoint: 127.0.0.1:14318
+          max_request_body_size: 10MB
+limits:
+  max_attribute_value_depth: 8
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->server.http_listen, "127.0.0.1:13200");
+  EXPECT_EQ(c->storage.wal_sync, wal::SyncPolicy::kInterval);
+  EXPECT_EQ(c->storage.wal_sync_interval.count(), 250);
+  EXPECT_EQ(c->storage.wal_segment_bytes, 64ull << 20);
+  EXPECT_EQ(c->ingester.max_pending_wal_bytes, 1ull << 30);
+  EXPECT_FALSE(c->otlp.grpc_enabled);  // only the listed protocols, as in the Collector
+  EXPECT_TRUE(c->otlp.http_enabled);
+  EXPECT_EQ(c->otlp.http_max_request_body_bytes, 10000000u);
+  EXPECT_EQ(c->limits.max_attribute_value_depth, 8u);
+}
+
+TEST(ConfigTest, UnknownKeysNameKeyAndLine) {
+  auto c = ParseConfig("server:\n  http_listen: :1\n  htp_threads: 3\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "server.htp_threads (line 3): unknown key");
+  EXPECT_FALSE(ParseConfig("storage:\n  wal:\n    sync: sometimes\n").ok());
+  EXPECT_FALSE(ParseConfig("server: [1, 2]\n").ok());
+  EXPECT_FALSE(ParseConfig("server:\n  http_threads: -1\n").ok());
+  EXPECT_FALSE(ParseConfig("a: [unclosed\n").ok());
+}
+
+TEST(ConfigTest, DurationsAndSizes) {
+  EXPECT_EQ(ParseDuration("1h30m")->count(), 5400000);
+  EXPECT_EQ(ParseDuration("100ms")->count(), 100);
+  EXPECT_FALSE(ParseDuration("5 parsecs").ok());
+  EXPECT_FALSE(ParseDuration("").ok());
+  EXPECT_EQ(*ParseBytes("20MiB"), 20ull << 20);
+  EXPECT_EQ(*ParseBytes("1048576"), 1048576u);
+  EXPECT_EQ(*ParseBytes("1GB"), 1000000000u);
+  EXPECT_FALSE(ParseBytes("MiB").ok());
+  EXPECT_FALSE(ParseBytes("12 furlongs").ok());
+}
+
+}  // namespace
+}  // namespace vivace::server

@@ -1,0 +1,84 @@
+#pragma once
+// Helpers shared by the WAL tests. Test-only.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "wal/wal.h"
+
+namespace vivace::wal::testing {
+
+/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
+                       "/vivace_wal_test_XXXXXX";
+    char* p = ::mkdtemp(tmpl.data());
+    EXPECT_NE(p, nullptr) << "mkdtemp " << tmpl;
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+/// Deterministic payload for record `i` of writer `thread`: starts with "t<thread>:<i>:",
+/// 0..max_len bytes of filler after that.
+inline std::string Payload(int thread, int i, size_t max_len = 1500) {
+  std::string p = "t" + std::to_string(thread) + ":" + std::to_string(i) + ":";
+  uint64_t x = (static_cast<uint64_t>(thread) << 32) ^ static_cast<uint64_t>(i);
+  x = x * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
+  size_t len = (x >> 17) % (max_len + 1);
+  for (size_t k = 0; k < len; ++k) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    p.push_back(static_cast<char>(x));
+  }
+  return p;
+}
+
+struct Record {
+  uint64_t segment;
+  std::string payload;
+};
+
+/// Opens a Wal, appending every replayed record to `out`.
+inline Result<std::unique_ptr<Wal>> OpenCollecting(const Options& opts, std::vector<Record>* out) {
+  return Wal::Open(opts, [out](uint64_t segment, std::string_view payload) {
+    out->push_back({segment, std::string(payload)});
+    return Status::OK();
+  });
+}
+
+inline std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+inline void WriteFileBytes(const std::string& path, std::string_view data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  ASSERT_TRUE(out.good()) << path;
+}
+
+}  // namespace vivace::wal::testing
