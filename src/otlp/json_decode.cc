@@ -109,8 +109,8 @@ std::optional<int64_t> ToInt64(element v, bool allow_string) {
     case element_type::DOUBLE: {
       double d = 0;
       // [-2^63, 2^63): the doubles that convert to int64 exactly.
-      if (v.get(d) != simdjson::SUCCESS || !(d >= -9223372036854775808.0 && d < 9223372036854775808.0) ||
-          d != std::floor(d)) {
+      if (v.get(d) != simdjson::SUCCESS ||
+          !(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != std::floor(d)) {
         return std::nullopt;
       }
       return static_cast<int64_t>(d);
@@ -546,7 +546,8 @@ class Decoder {
         } else if (Is(key, "attributes", "attributes")) {
           VV_RETURN_IF_ERROR(KeyValues(f, "attributes", 0, &link.attributes));
         } else if (Is(key, "droppedAttributesCount", "dropped_attributes_count")) {
-          VV_RETURN_IF_ERROR(GetUint32(f, "droppedAttributesCount", &link.dropped_attributes_count));
+          VV_RETURN_IF_ERROR(
+              GetUint32(f, "droppedAttributesCount", &link.dropped_attributes_count));
         } else if (Is(key, "flags", "flags")) {
           VV_RETURN_IF_ERROR(GetUint32(f, "flags", &link.flags));
         }
@@ -657,16 +658,15 @@ class Decoder {
     } else {
       // arrayValue {"values": [AnyValue...]} or kvlistValue {"values": [KeyValue...]}.
       if (depth >= limits_.max_value_depth) {
-        return Error(field, "values nested deeper than " +
-                                std::to_string(limits_.max_value_depth) + " levels");
+        return Error(field, "values nested deeper than " + std::to_string(limits_.max_value_depth) +
+                                " levels");
       }
       object obj;
       VV_RETURN_IF_ERROR(GetObject(v, field, &obj));
       Descend d(this, field);
       bool is_array = field == "arrayValue";
-      model::Range range{static_cast<uint32_t>(is_array ? batch_->values.size()
-                                                        : batch_->attributes.size()),
-                         0};
+      model::Range range{
+          static_cast<uint32_t>(is_array ? batch_->values.size() : batch_->attributes.size()), 0};
       for (auto [key, f] : obj) {
         if (f.is_null() || !Is(key, "values", "values")) {
           continue;

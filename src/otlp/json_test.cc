@@ -205,8 +205,8 @@ TEST(OtlpJsonDecodeTest, DecodesEveryField) {
 
   model::Range a = b.span_attributes[0];
   ASSERT_EQ(a.count, 14u);
-  const char* keys[] = {"s",   "b",     "i",  "i2",    "d",   "dn",      "dinf",
-                        "by",  "byurl", "arr", "kv",   "empty", "nul",  "unknown"};
+  const char* keys[] = {"s",  "b",     "i",   "i2", "d",     "dn",  "dinf",
+                        "by", "byurl", "arr", "kv", "empty", "nul", "unknown"};
   for (uint32_t i = 0; i < a.count; ++i) {
     EXPECT_EQ(Attr(b, a, i).key, keys[i]);
   }
@@ -464,7 +464,14 @@ TEST(OtlpJsonRoundTripTest, EncodeThenDecodeGivesTheSameBatch) {
 }
 
 TEST(OtlpJsonRoundTripTest, DoublesKeepTheirExactValue) {
-  const double values[] = {0.0, -0.0, 1.0, -3.0, 0.1, 1e21, 1e-7, 123456789012345680000.0,
+  const double values[] = {0.0,
+                           -0.0,
+                           1.0,
+                           -3.0,
+                           0.1,
+                           1e21,
+                           1e-7,
+                           123456789012345680000.0,
                            std::numeric_limits<double>::max(),
                            std::numeric_limits<double>::denorm_min(),
                            std::numeric_limits<double>::infinity()};
@@ -498,14 +505,13 @@ TEST(OtlpJsonEncodeTest, OtlpFlavor) {
   SpanBatch b = MustDecode(kSmallRequest);
   std::string out = "prefix:";  // appends
   EncodeJsonTrace(b, JsonFlavor::kOtlp, "resourceSpans", &out);
-  EXPECT_EQ(out,
-            R"(prefix:{"resourceSpans":[{"scopeSpans":[{"spans":[{)"
-            R"("traceId":"5b8efff798038103d269b633813fc700","spanId":"0102030405060708",)"
-            R"("name":"op","kind":2,"startTimeUnixNano":"1700000000000000001",)"
-            R"("endTimeUnixNano":"1700000000000000002","attributes":[)"
-            R"({"key":"n","value":{"intValue":"7"}},{"key":"d","value":{"doubleValue":2.0}},)"
-            R"({"key":"b","value":{"bytesValue":"AP8="}}],"droppedAttributesCount":3,)"
-            R"("status":{"message":"m","code":2}}]}]}]})");
+  EXPECT_EQ(out, R"(prefix:{"resourceSpans":[{"scopeSpans":[{"spans":[{)"
+                 R"("traceId":"5b8efff798038103d269b633813fc700","spanId":"0102030405060708",)"
+                 R"("name":"op","kind":2,"startTimeUnixNano":"1700000000000000001",)"
+                 R"("endTimeUnixNano":"1700000000000000002","attributes":[)"
+                 R"({"key":"n","value":{"intValue":"7"}},{"key":"d","value":{"doubleValue":2.0}},)"
+                 R"({"key":"b","value":{"bytesValue":"AP8="}}],"droppedAttributesCount":3,)"
+                 R"("status":{"message":"m","code":2}}]}]}]})");
 }
 
 TEST(OtlpJsonEncodeTest, TempoFlavor) {
@@ -577,8 +583,8 @@ TEST(OtlpJsonEncodeTest, GroupsByResourceThenScopeInFirstAppearanceOrder) {
                      span(0) + "," + span(2) +
                      R"(]}],"schemaUrl":"r1"},)"
                      R"({"scopeSpans":[{"scope":{"name":"s2"},"spans":[)" +
-                     span(1) + "," + span(4) + R"(]},{"scope":{"name":"s0"},"spans":[)" +
-                     span(3) + R"(]}],"schemaUrl":"r0"}]})");
+                     span(1) + "," + span(4) + R"(]},{"scope":{"name":"s0"},"spans":[)" + span(3) +
+                     R"(]}],"schemaUrl":"r0"}]})");
 }
 
 // ---- Errors --------------------------------------------------------------------------------
@@ -610,8 +616,9 @@ TEST(OtlpJsonErrorTest, Ids) {
   ExpectInvalid(SpanJson(R"("parentSpanId":"5b8efff798038103d269b633813fc700")"),
                 p + ".parentSpanId: expected 16 hex digits, got 32 characters");
   ExpectInvalid(SpanJson(R"("spanId":12)"), p + ".spanId: expected a hex string");
-  ExpectInvalid(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"W47/95gDgQPSabYzgT/HAA=="}]}]}]})",
-                p + ".traceId: expected 32 hex digits, got 24 characters");
+  ExpectInvalid(
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"W47/95gDgQPSabYzgT/HAA=="}]}]}]})",
+      p + ".traceId: expected 32 hex digits, got 24 characters");
   ExpectInvalid(SpanJson(R"("links":[{},{"traceId":"xx"}])"),
                 p + ".links[1].traceId: expected 32 hex digits, got 2 characters");
 }
@@ -620,7 +627,8 @@ TEST(OtlpJsonErrorTest, WrongTypes) {
   std::string p(kSpan0);
   ExpectInvalid(R"({"resourceSpans":{}})", "resourceSpans: expected an array");
   ExpectInvalid(R"({"resourceSpans":[1]})", "resourceSpans[0]: expected an object");
-  ExpectInvalid(R"({"resourceSpans":[{"resource":[]}]})", "resourceSpans[0].resource: expected an object");
+  ExpectInvalid(R"({"resourceSpans":[{"resource":[]}]})",
+                "resourceSpans[0].resource: expected an object");
   ExpectInvalid(R"({"resourceSpans":[{"scopeSpans":[{"scope":{"name":1}}]}]})",
                 "resourceSpans[0].scopeSpans[0].scope.name: expected a string");
   ExpectInvalid(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{},{},"x"]}]}]})",
@@ -630,8 +638,9 @@ TEST(OtlpJsonErrorTest, WrongTypes) {
                 p + ".kind: expected a SpanKind (0-5 or a name such as \"SPAN_KIND_SERVER\")");
   ExpectInvalid(SpanJson(R"("kind":6)"),
                 p + ".kind: expected a SpanKind (0-5 or a name such as \"SPAN_KIND_SERVER\")");
-  ExpectInvalid(SpanJson(R"("status":{"code":true})"),
-                p + ".status.code: expected a StatusCode (0-2 or a name such as \"STATUS_CODE_OK\")");
+  ExpectInvalid(
+      SpanJson(R"("status":{"code":true})"),
+      p + ".status.code: expected a StatusCode (0-2 or a name such as \"STATUS_CODE_OK\")");
   ExpectInvalid(SpanJson(R"("startTimeUnixNano":"12a")"),
                 p + ".startTimeUnixNano: expected a uint64 (decimal string or number)");
   ExpectInvalid(SpanJson(R"("endTimeUnixNano":-1)"),
@@ -654,13 +663,16 @@ TEST(OtlpJsonErrorTest, WrongTypes) {
   ExpectInvalid(AttrJson(R"({"doubleValue":"inf"})"),
                 p + ".attributes[0].value.doubleValue: expected a number, \"NaN\", \"Infinity\" or "
                     "\"-Infinity\"");
-  ExpectInvalid(AttrJson(R"({"bytesValue":"A"})"), p + ".attributes[0].value.bytesValue: invalid base64");
+  ExpectInvalid(AttrJson(R"({"bytesValue":"A"})"),
+                p + ".attributes[0].value.bytesValue: invalid base64");
   ExpectInvalid(AttrJson(R"({"stringValue":"a","intValue":1})"),
                 p + ".attributes[0].value.intValue: AnyValue already has stringValue set");
   ExpectInvalid(AttrJson("[]"), p + ".attributes[0].value: expected an object");
-  ExpectInvalid(AttrJson(R"({"arrayValue":{"values":[{"intValue":1},{"kvlistValue":{"values":[{"key":"x","value":{"intValue":"x"}}]}}]}})"),
-                p + ".attributes[0].value.arrayValue.values[1].kvlistValue.values[0].value.intValue: "
-                    "expected an int64 (decimal string or number)");
+  ExpectInvalid(
+      AttrJson(
+          R"({"arrayValue":{"values":[{"intValue":1},{"kvlistValue":{"values":[{"key":"x","value":{"intValue":"x"}}]}}]}})"),
+      p + ".attributes[0].value.arrayValue.values[1].kvlistValue.values[0].value.intValue: "
+          "expected an int64 (decimal string or number)");
 }
 
 std::string NestedArrays(int depth) {
