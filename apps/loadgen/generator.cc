@@ -106,7 +106,7 @@ uint32_t Generator::Span(Ctx& ctx, int service, const model::SpanId& parent, uin
   bool error = Uniform() < opts_.error_rate;
   row.kind = static_cast<model::SpanKind>(kind);
   std::string_view downstream = sv.kind;
-  model::KeyValue attrs[6];
+  model::KeyValue attrs[10];
   int n = 0;
   if (kind == 2 || downstream == "http") {
     const char* route = kRoutes[Rand() % std::size(kRoutes)];
@@ -117,6 +117,7 @@ uint32_t Generator::Span(Ctx& ctx, int service, const model::SpanId& parent, uin
     attrs[n++] = {"http.response.status_code", model::Value::Int(error ? 500 : 200)};
     attrs[n++] = {"url.scheme", model::Value::String("https")};
     attrs[n++] = {"server.address", model::Value::String(sv.name)};
+    attrs[n++] = {"network.protocol.version", model::Value::String("1.1")};
   } else if (downstream == "db") {
     const char* stmt = kDbStatements[Rand() % std::size(kDbStatements)];
     const char* sys = kDbSystems[service % std::size(kDbSystems)];
@@ -137,6 +138,8 @@ uint32_t Generator::Span(Ctx& ctx, int service, const model::SpanId& parent, uin
     attrs[n++] = {"messaging.destination.name", model::Value::String(b.arena.Copy(std::string(sv.name) + ".events"))};
     attrs[n++] = {"messaging.operation", model::Value::String("publish")};
   }
+  attrs[n++] = {"thread.id", model::Value::Int(static_cast<int64_t>(1 + Rand() % 64))};
+  attrs[n++] = {"code.namespace", model::Value::String(b.arena.Copy(std::string("shop.") + sv.name + ".handlers"))};
   row.attributes = b.AllocAttributes(static_cast<uint32_t>(n));
   for (int k = 0; k < n; ++k) b.attributes[row.attributes.first + k] = attrs[k];
   if (error) {

@@ -41,6 +41,24 @@ class Decoder {
   Decoder(const DecodeLimits& limits, model::SpanBatch* batch) : limits_(limits), b_(batch) {}
 
   Status Request(std::string_view msg) {
+    // Size the columns once: count spans (three levels of length-prefixed skipping) and guess
+    // the attribute pool from the bytes (~30 bytes per key/value on the wire).
+    uint64_t spans = 0;
+    {
+      Reader r(msg);
+      Field rs, ss, sp;
+      while (r.Next(&rs)) {
+        if (!Is(rs, f::kRequestResourceSpans, WireType::kLen)) continue;
+        Reader r2(rs.bytes);
+        while (r2.Next(&ss)) {
+          if (!Is(ss, f::kRsScopeSpans, WireType::kLen)) continue;
+          Reader r3(ss.bytes);
+          while (r3.Next(&sp)) spans += Is(sp, f::kSsSpans, WireType::kLen);
+        }
+      }
+    }
+    b_->Reserve(b_->size() + spans);
+    b_->attributes.reserve(b_->attributes.size() + msg.size() / 30);
     Reader r(msg);
     Field fd;
     while (r.Next(&fd)) {
@@ -111,17 +129,14 @@ class Decoder {
     Reader r(msg);
     Field fd;
     std::string_view scope_msg;
-    uint32_t spans = 0;
     while (r.Next(&fd)) {
       if (Is(fd, f::kSsScope, WireType::kLen)) scope_msg = fd.bytes;
       if (Is(fd, f::kSsSchemaUrl, WireType::kLen)) scope.schema_url = fd.bytes;
-      spans += Is(fd, f::kSsSpans, WireType::kLen);
     }
     if (!r.ok()) return Malformed("ScopeSpans");
     if (!scope_msg.empty()) VV_RETURN_IF_ERROR(Scope(scope_msg, &scope));
     uint32_t scope_index = static_cast<uint32_t>(b_->scopes.size());
     b_->scopes.push_back(scope);
-    b_->Reserve(b_->size() + spans);
     Reader r2(msg);
     while (r2.Next(&fd)) {
       if (Is(fd, f::kSsSpans, WireType::kLen)) VV_RETURN_IF_ERROR(Span(fd.bytes, scope_index));

@@ -351,3 +351,91 @@ function assertSameSpans(actual, expected, where) {
 module.exports = {
   proto, fromSdk, fromTempoJson, fromProtoTrace, assertSameSpans, hrToNanos, KIND_NAMES, STATUS_NAMES,
 };
+
+// ---------------------------------------------------------------- canonical -> OTLP request
+
+function otlpValue(t, ids) {
+  const [k] = Object.keys(t);
+  switch (k) {
+    case 'bytesValue': return { bytesValue: Buffer.from(t.bytesValue, 'hex').toString('base64') };
+    case 'arrayValue': return { arrayValue: { values: t.arrayValue.map((v) => otlpValue(v, ids)) } };
+    case 'kvlistValue': return { kvlistValue: { values: t.kvlistValue.map(([key, v]) => ({ key, value: otlpValue(v, ids) })) } };
+    default: return { ...t };
+  }
+}
+
+const otlpAttrs = (list, ids) => list.map(([key, v]) => ({ key, value: otlpValue(v, ids) }));
+
+/**
+ * Builds an OTLP ExportTraceServiceRequest object (OTLP/JSON field names) from
+ * canonical spans, one ResourceSpans per span. ids: 'hex' for OTLP/JSON bodies,
+ * 'base64' for feeding protobufjs fromObject().
+ */
+function toOtlpObject(spans, ids) {
+  const id = (h) => (h === '' ? undefined : ids === 'hex' ? h : Buffer.from(h, 'hex').toString('base64'));
+  return {
+    resourceSpans: spans.map((s) => ({
+      resource: { attributes: otlpAttrs(s.resource.attributes, ids), droppedAttributesCount: s.resource.droppedAttributesCount },
+      schemaUrl: s.resource.schemaUrl,
+      scopeSpans: [{
+        scope: { name: s.scope.name, version: s.scope.version, attributes: otlpAttrs(s.scope.attributes, ids), droppedAttributesCount: s.scope.droppedAttributesCount },
+        schemaUrl: s.scope.schemaUrl,
+        spans: [{
+          traceId: id(s.traceId),
+          spanId: id(s.spanId),
+          parentSpanId: id(s.parentSpanId),
+          traceState: s.traceState,
+          name: s.name,
+          kind: s.kind,
+          startTimeUnixNano: s.startTimeUnixNano,
+          endTimeUnixNano: s.endTimeUnixNano,
+          attributes: otlpAttrs(s.attributes, ids),
+          droppedAttributesCount: s.droppedAttributesCount,
+          events: s.events.map((e) => ({ ...e, attributes: otlpAttrs(e.attributes, ids) })),
+          droppedEventsCount: s.droppedEventsCount,
+          links: s.links.map((l) => ({ ...l, traceId: id(l.traceId), spanId: id(l.spanId), attributes: otlpAttrs(l.attributes, ids) })),
+          droppedLinksCount: s.droppedLinksCount,
+          status: { code: s.status.code, message: s.status.message },
+          flags: s.flags,
+        }],
+      }],
+    })),
+  };
+}
+
+/** OTLP/JSON request body (hex ids) for canonical spans. */
+const toOtlpJson = (spans) => JSON.stringify(toOtlpObject(spans, 'hex'));
+
+/** OTLP/protobuf request body for canonical spans. */
+function toOtlpProto(spans) {
+  const T = proto().ExportTraceServiceRequest;
+  return Buffer.from(T.encode(T.fromObject(toOtlpObject(spans, 'base64'))).finish());
+}
+
+/** A minimal canonical span (every field at its default) to build hand-made requests from. */
+function canonicalSpan(fields) {
+  return normalize({
+    traceId: '', spanId: '', parentSpanId: '', traceState: '', name: '', kind: 0,
+    startTimeUnixNano: '0', endTimeUnixNano: '0', attributes: [], droppedAttributesCount: 0,
+    events: [], droppedEventsCount: 0, links: [], droppedLinksCount: 0,
+    status: { code: 0, message: '' }, flags: 0,
+    resource: { attributes: [], droppedAttributesCount: 0, schemaUrl: '' },
+    scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0, schemaUrl: '' },
+    ...fields,
+  });
+}
+
+/** Sorts every attribute list of a canonical span by key, as the converters do. */
+function normalize(s) {
+  const so = (l) => sortAttrs(l.slice(), 'normalize');
+  return {
+    ...s,
+    attributes: so(s.attributes),
+    events: s.events.map((e) => ({ ...e, attributes: so(e.attributes) })),
+    links: s.links.map((l) => ({ ...l, attributes: so(l.attributes) })),
+    resource: { ...s.resource, attributes: so(s.resource.attributes) },
+    scope: { ...s.scope, attributes: so(s.scope.attributes) },
+  };
+}
+
+Object.assign(module.exports, { toOtlpObject, toOtlpJson, toOtlpProto, canonicalSpan, normalize });

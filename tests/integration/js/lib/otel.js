@@ -101,7 +101,7 @@ async function emitTrace(kind, server) {
         'attr.double': 3.14159,
         'attr.double_negative': -0.001,
         'attr.double_tiny': 5e-300,
-        'attr.double_huge': 1.7976931348623157e308,
+        'attr.double_precise': 123456.78901234567, // (doubles above 2^53 are integers to the SDK and go out as intValue)
         'attr.string_array': ['a', 'b', ''],
         'attr.bool_array': [true, false, true],
         'attr.int_array': [1, -2, 3000000000],
