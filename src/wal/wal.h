@@ -55,11 +55,11 @@ inline constexpr uint32_t kMaxRecordBytesLimit = 1u << 30;
 
 /// What Open found. Byte counts are payload bytes for `bytes`, file bytes for `truncated_bytes`.
 struct ReplayStats {
-  uint64_t records = 0;          // records passed to the replay callback
-  uint64_t bytes = 0;            // their payload bytes
-  uint64_t segments = 0;         // segment files with a valid header that were read
-  uint64_t truncated_bytes = 0;  // bytes cut off torn or corrupt segment tails
-  uint64_t corrupt_segments = 0; // segments renamed for a bad header, or with records skipped
+  uint64_t records = 0;           // records passed to the replay callback
+  uint64_t bytes = 0;             // their payload bytes
+  uint64_t segments = 0;          // segment files with a valid header that were read
+  uint64_t truncated_bytes = 0;   // bytes cut off torn or corrupt segment tails
+  uint64_t corrupt_segments = 0;  // segments renamed for a bad header, or with records skipped
 };
 
 /// Called on the writer thread once the record is durable per the SyncPolicy (OK) or can never
@@ -154,11 +154,11 @@ class Wal {
   ReplayStats replay_stats_;
 
   Mutex mu_;
-  CondVar work_cv_;  // writer waits for work
-  CondVar done_cv_;  // Roll waits for the writer
-  std::string queued_ VV_GUARDED_BY(mu_);           // encoded records in Append order
+  CondVar work_cv_;                                  // writer waits for work
+  CondVar done_cv_;                                  // Roll waits for the writer
+  std::string queued_ VV_GUARDED_BY(mu_);            // encoded records in Append order
   std::vector<Pending> pending_ VV_GUARDED_BY(mu_);  // one per Append, same order
-  Status error_ VV_GUARDED_BY(mu_);                 // set once, on the first I/O error
+  Status error_ VV_GUARDED_BY(mu_);                  // set once, on the first I/O error
   uint64_t rolls_requested_ VV_GUARDED_BY(mu_) = 0;
   uint64_t rolls_done_ VV_GUARDED_BY(mu_) = 0;
   Status roll_status_ VV_GUARDED_BY(mu_);

@@ -49,14 +49,13 @@ std::vector<std::string> ReplayAll(const vivace::wal::Options& opts,
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   vivace::log::SetLevel(vivace::log::Level::kError);
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                     "/vivace_wal_fuzz_XXXXXX";
+  std::string tmpl =
+      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/vivace_wal_fuzz_XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) Fail("mkdtemp");
   namespace internal = vivace::wal::internal;
   std::string seg1(reinterpret_cast<const char*>(data), size);
   std::string seg2 = seg1;
-  if (seg1.size() >= internal::kSegmentHeaderSize &&
-      !internal::CheckSegmentHeader(seg1, 1)) {
+  if (seg1.size() >= internal::kSegmentHeaderSize && !internal::CheckSegmentHeader(seg1, 1)) {
     // A valid header names its segment: renumber the copy so that it is valid too.
     seg2.replace(0, internal::kSegmentHeaderSize, internal::EncodeSegmentHeader(2));
   }

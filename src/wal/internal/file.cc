@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <system_error>
 #include <filesystem>
+#include <system_error>
 
 namespace vivace::wal::internal {
 

@@ -47,7 +47,8 @@ TEST(WalFormatTest, RecordLayout) {
   AppendRecord(&rec, pieces);
   ASSERT_EQ(rec.size(), kRecordHeaderSize + 3);
   EXPECT_EQ(DecodeFixed32(rec.data()), 3u);
-  EXPECT_EQ(crc32c::Unmask(DecodeFixed32(rec.data() + 4)), crc32c::Value(std::string("\x01" "abc")));
+  std::string typed_payload = std::string(1, '\x01') + "abc";
+  EXPECT_EQ(crc32c::Unmask(DecodeFixed32(rec.data() + 4)), crc32c::Value(typed_payload));
   EXPECT_EQ(rec[8], '\x01');
   EXPECT_EQ(rec.substr(9), "abc");
 }

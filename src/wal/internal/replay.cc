@@ -32,7 +32,8 @@ class SegmentReader {
   // Exactly `n` bytes at `offset`. REQUIRES: offset + n <= size.
   Result<std::string_view> Read(uint64_t offset, size_t n) {
     if (offset < buf_offset_ || offset + n > buf_offset_ + buf_.size()) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(std::max(n, kReadChunk), size_ - offset));
+      size_t want =
+          static_cast<size_t>(std::min<uint64_t>(std::max(n, kReadChunk), size_ - offset));
       VV_RETURN_IF_ERROR(ReadAt(fd_, offset, want, &buf_, path_));
       buf_offset_ = offset;
       if (buf_.size() < n) {
@@ -76,7 +77,9 @@ class DirReplayer {
           Note(*s);
           std::string path = opts_.dir + "/" + name;
           log::Warn("wal: removing unfinished segment file {}", path);
-          if (::unlink(path.c_str()) != 0 && errno != ENOENT) return IoError("unlink " + path, errno);
+          if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+            return IoError("unlink " + path, errno);
+          }
           dir_changed_ = true;
         }
       }
@@ -161,9 +164,10 @@ class DirReplayer {
       // file for inspection and go on with the next segment.
       VV_ASSIGN_OR_RETURN(bool rest_zero, RestIsZero(reader, offset, size));
       if (last || end == size || rest_zero) return Cut(fd.get(), seg.path, size, offset, reason);
-      log::Warn("wal: corrupt record in {} at offset {} ({}); skipping the remaining {} bytes of "
-                "this segment",
-                seg.path, offset, reason, size - offset);
+      log::Warn(
+          "wal: corrupt record in {} at offset {} ({}); skipping the remaining {} bytes of "
+          "this segment",
+          seg.path, offset, reason, size - offset);
       ++out_.stats.corrupt_segments;
       return Status::OK();
     }
@@ -184,7 +188,9 @@ class DirReplayer {
              std::string_view reason) {
     log::Warn("wal: truncating {} at offset {} ({}); dropping {} bytes", path, offset, reason,
               size - offset);
-    if (::ftruncate(fd, static_cast<off_t>(offset)) != 0) return IoError("ftruncate " + path, errno);
+    if (::ftruncate(fd, static_cast<off_t>(offset)) != 0) {
+      return IoError("ftruncate " + path, errno);
+    }
     if (opts_.sync != SyncPolicy::kNone && ::fsync(fd) != 0) return IoError("fsync " + path, errno);
     out_.stats.truncated_bytes += size - offset;
     return Status::OK();

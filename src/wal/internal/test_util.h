@@ -22,8 +22,8 @@ class TempDir {
  public:
   TempDir() {
     const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                       "/vivace_wal_test_XXXXXX";
+    std::string tmpl =
+        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/vivace_wal_test_XXXXXX";
     char* p = ::mkdtemp(tmpl.data());
     EXPECT_NE(p, nullptr) << "mkdtemp " << tmpl;
     path_ = tmpl;
