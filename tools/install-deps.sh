@@ -7,9 +7,13 @@ PKGS=(cmake ninja-build g++ ccache mold pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libzstd-dev zlib1g-dev libsimdjson-dev libyaml-cpp-dev libfmt-dev libcli11-dev libxxhash-dev
   libboost-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm curl)
+  curl python3)
 
 missing=()
+# Node.js and npm run the integration tests' real OpenTelemetry clients. The machine image may
+# ship its own Node (with npm inside); only when there is none do we take Debian's.
+command -v node > /dev/null || PKGS+=(nodejs)
+command -v npm > /dev/null || PKGS+=(npm)
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

@@ -12,10 +12,13 @@ const { VivaceServer } = require('./lib/server');
 const { emitTrace, reexport } = require('./lib/otel');
 const m = require('./lib/model');
 
-const KINDS = ['otlp-grpc', 'otlp-proto', 'otlp-http'];
+const KINDS = ['otlp-grpc', 'otlp-proto', 'otlp-http', 'otlp-grpc+gzip', 'otlp-proto+gzip', 'otlp-http+gzip'];
 // Each trace is sent a second time through a different transport.
-const RESEND_VIA = { 'otlp-grpc': 'otlp-http', 'otlp-proto': 'otlp-grpc', 'otlp-http': 'otlp-proto' };
-const TRANSPORT = { 'otlp-grpc': 'grpc', 'otlp-proto': 'http', 'otlp-http': 'http' };
+const RESEND_VIA = {
+  'otlp-grpc': 'otlp-http', 'otlp-proto': 'otlp-grpc', 'otlp-http': 'otlp-proto',
+  'otlp-grpc+gzip': 'otlp-proto+gzip', 'otlp-proto+gzip': 'otlp-http+gzip', 'otlp-http+gzip': 'otlp-grpc+gzip',
+};
+const TRANSPORT = (kind) => (kind.startsWith('otlp-grpc') ? 'grpc' : 'http');
 
 const server = new VivaceServer();
 const emitted = {};                     // kind -> { traceId, spans, results, expected }
@@ -77,7 +80,7 @@ for (const kind of KINDS) {
       assert.equal(e.spans.length, 3, 'the SDK should have exported 3 spans');
       assert.ok(e.results.length >= 1, 'exporter never reported a result');
       for (const r of e.results) assert.equal(r.code, 0, `export failed: ${r.error && r.error.stack}`);
-      sentSpans[TRANSPORT[kind]] += e.spans.length;
+      sentSpans[TRANSPORT(kind)] += e.spans.length;
       // Sanity checks on what the SDK produced, so the comparison below covers what we intend.
       const byName = Object.fromEntries(e.expected.map((s) => [s.name, s]));
       const root = byName['GET /checkout'];
@@ -116,7 +119,7 @@ describe('duplicates', () => {
       const via = RESEND_VIA[kind];
       const res = await reexport(via, server, e.spans);
       assert.equal(res.code, 0, `re-export of the ${kind} trace via ${via} failed: ${res.error && res.error.stack}`);
-      sentSpans[TRANSPORT[via]] += e.spans.length;
+      sentSpans[TRANSPORT(via)] += e.spans.length;
     }
     for (const kind of KINDS) {
       const e = emitted[kind];

@@ -10,10 +10,22 @@ const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
 const { resourceFromAttributes } = require('@opentelemetry/resources');
 const crypto = require('node:crypto');
 
+const grpcExporter = (opts) => (server) =>
+  new (require('@opentelemetry/exporter-trace-otlp-grpc').OTLPTraceExporter)({ url: server.otlpGrpcUrl, ...opts });
+const protoExporter = (opts) => (server) =>
+  new (require('@opentelemetry/exporter-trace-otlp-proto').OTLPTraceExporter)({ url: server.otlpHttpUrl, ...opts });
+const jsonExporter = (opts) => (server) =>
+  new (require('@opentelemetry/exporter-trace-otlp-http').OTLPTraceExporter)({ url: server.otlpHttpUrl, ...opts });
+
+// Exporter name -> factory. The "+gzip" variants compress: gRPC message compression
+// (grpc-encoding: gzip) and HTTP Content-Encoding: gzip.
 const EXPORTERS = {
-  'otlp-grpc': (server) => new (require('@opentelemetry/exporter-trace-otlp-grpc').OTLPTraceExporter)({ url: server.otlpGrpcUrl }),
-  'otlp-proto': (server) => new (require('@opentelemetry/exporter-trace-otlp-proto').OTLPTraceExporter)({ url: server.otlpHttpUrl }),
-  'otlp-http': (server) => new (require('@opentelemetry/exporter-trace-otlp-http').OTLPTraceExporter)({ url: server.otlpHttpUrl }),
+  'otlp-grpc': grpcExporter({}),
+  'otlp-proto': protoExporter({}),
+  'otlp-http': jsonExporter({}),
+  'otlp-grpc+gzip': grpcExporter({ compression: 'gzip' }),
+  'otlp-proto+gzip': protoExporter({ compression: 'gzip' }),
+  'otlp-http+gzip': jsonExporter({ compression: 'gzip' }),
 };
 
 /** Wraps a SpanExporter; remembers every span passed to export() and every result. */

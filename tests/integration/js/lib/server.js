@@ -64,19 +64,29 @@ class VivaceServer {
     this.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vivace-it-'));
     this.dataDir = path.join(this.tmpDir, 'data');
     fs.mkdirSync(this.dataDir);
-    const [http, grpc, otlpGrpc, otlpHttp] = await freePorts(4);
-    this.ports = { http, grpc, otlpGrpc, otlpHttp };
-    if (this.opts.config !== undefined) {
-      const text = this.opts.config
-        .replaceAll('${HTTP}', String(http))
-        .replaceAll('${GRPC}', String(grpc))
-        .replaceAll('${OTLP_GRPC}', String(otlpGrpc))
-        .replaceAll('${OTLP_HTTP}', String(otlpHttp));
-      this.configPath = path.join(this.tmpDir, 'config.yaml');
-      fs.writeFileSync(this.configPath, text);
+    // A port found free can be taken by someone else before vivace binds it (shared
+    // machine): then retry with new ports.
+    for (let attempt = 1; ; attempt++) {
+      const [http, grpc, otlpGrpc, otlpHttp] = await freePorts(4);
+      this.ports = { http, grpc, otlpGrpc, otlpHttp };
+      if (this.opts.config !== undefined) {
+        const text = this.opts.config
+          .replaceAll('${HTTP}', String(http))
+          .replaceAll('${GRPC}', String(grpc))
+          .replaceAll('${OTLP_GRPC}', String(otlpGrpc))
+          .replaceAll('${OTLP_HTTP}', String(otlpHttp));
+        this.configPath = path.join(this.tmpDir, 'config.yaml');
+        fs.writeFileSync(this.configPath, text);
+      }
+      const outputBefore = this.output.length;
+      try {
+        await this._spawn();
+        return this;
+      } catch (e) {
+        const out = this.output.slice(outputBefore);
+        if (attempt >= 3 || !/address already in use|cannot listen/i.test(out)) throw e;
+      }
     }
-    await this._spawn();
-    return this;
   }
 
   /** (Re)starts the process on the same ports and data dir. */
