@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include <array>
 #include <cstdlib>
 #include <filesystem>
@@ -55,9 +58,11 @@ TEST(WalFormatTest, RecordLayout) {
 
 // Writes the seed corpus of wal_replay_fuzz when VV_WAL_WRITE_CORPUS names a directory
 // (tests/fuzz_corpus/wal). Each seed is one segment file, numbered 1.
-TEST(WalFormatTest, WriteFuzzCorpus) {
-  const char* out = std::getenv("VV_WAL_WRITE_CORPUS");
-  if (out == nullptr) GTEST_SKIP() << "set VV_WAL_WRITE_CORPUS=<dir> to regenerate the corpus";
+// The checked-in corpus (tests/fuzz_corpus/wal) is what today's encoder writes: a change to the
+// on-disk format fails here until the corpus is regenerated on purpose with
+// VV_WAL_WRITE_CORPUS=<dir>.
+TEST(WalFormatTest, CheckedInCorpusMatchesEncoder) {
+  const char* write_to = std::getenv("VV_WAL_WRITE_CORPUS");
   auto record = [](std::string_view payload) {
     std::string r;
     std::array<std::string_view, 1> pieces = {payload};
@@ -90,7 +95,15 @@ TEST(WalFormatTest, WriteFuzzCorpus) {
       {"short_header", header.substr(0, 10)},
   };
   for (const auto& [name, bytes] : seeds) {
-    testing::WriteFileBytes(std::string(out) + "/" + name + ".wal", bytes);
+    if (write_to != nullptr) {
+      testing::WriteFileBytes(std::string(write_to) + "/" + name + ".wal", bytes);
+      continue;
+    }
+    std::string path = std::string(VV_SOURCE_DIR) + "/tests/fuzz_corpus/wal/" + name + ".wal";
+    std::ifstream in(path, std::ios::binary);
+    ASSERT_TRUE(in.good()) << path;
+    std::string checked_in((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(checked_in, bytes) << "on-disk format changed: " << path;
   }
 }
 
