@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -47,12 +48,14 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
+      drain_ = true;
       return Write(HttpResponse::Text(413, "request body larger than " + std::to_string(opts_.max_body_bytes) +
                                                " bytes\n"),
                    11);
     }
     if (ec) {
       keep_alive_ = false;
+      drain_ = true;
       return Write(HttpResponse::Text(400, std::string("bad request: ") + ec.message() + "\n"), 11);
     }
     auto msg = parser_->release();
@@ -88,10 +91,30 @@ class Session : public std::enable_shared_from_this<Session> {
     res->prepare_payload();
     stream_.expires_after(std::chrono::seconds(opts_.idle_timeout_seconds));
     http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+      if (!ec && self->drain_) return self->Drain();
       if (ec || !self->keep_alive_) return self->Close();
       self->Read();
     });
   }
+
+  // After an error answer with request bytes still unread: closing at once would make the
+  // kernel send a reset that destroys the answer in the client's receive buffer. So stop
+  // sending, read and discard (bounded in bytes and time) until the client closes, then close.
+  void Drain() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(kDrainSeconds));
+    DrainSome();
+  }
+  void DrainSome() {
+    stream_.async_read_some(asio::buffer(drain_buf_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > kDrainMaxBytes) return self->Close();
+      self->DrainSome();
+    });
+  }
+  static constexpr int kDrainSeconds = 2;
+  static constexpr size_t kDrainMaxBytes = 256u << 20;
 
   void Close() {
     beast::error_code ec;
@@ -105,6 +128,9 @@ class Session : public std::enable_shared_from_this<Session> {
   const Router* router_;
   const HttpServerOptions& opts_;
   bool keep_alive_ = true;
+  bool drain_ = false;
+  size_t drained_ = 0;
+  std::array<char, 16384> drain_buf_;
 };
 
 class BeastServer : public HttpServer {

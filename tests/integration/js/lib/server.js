@@ -34,6 +34,19 @@ async function freePorts(n) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Last resort if the test process ends without running its after() hooks
+// (uncaught error, process.exit): SIGKILL every server still running, by PID.
+const live = new Set();
+const tmpDirs = new Set();
+process.on('exit', () => {
+  for (const p of live) {
+    try { process.kill(p.pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  if (!process.env.VIVACE_KEEP_DATA) {
+    for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+  }
+});
+
 class VivaceServer {
   /**
    * @param {object} [opts]
@@ -62,6 +75,7 @@ class VivaceServer {
   async start() {
     if (!fs.existsSync(VIVACE_BIN)) throw new Error(`vivace binary not found at ${VIVACE_BIN} (set VIVACE_BIN)`);
     this.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vivace-it-'));
+    tmpDirs.add(this.tmpDir);
     this.dataDir = path.join(this.tmpDir, 'data');
     fs.mkdirSync(this.dataDir);
     // A port found free can be taken by someone else before vivace binds it (shared
@@ -107,6 +121,7 @@ class VivaceServer {
     // Spawn the binary itself (no shell, no npx) so that proc.pid is the server's PID.
     const proc = spawn(VIVACE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
+    live.add(proc);
     let sawReadyLine = false;
     proc.stdout.on('data', (d) => {
       const s = d.toString();
@@ -116,6 +131,7 @@ class VivaceServer {
     proc.stderr.on('data', (d) => { this.output += d.toString(); });
     this.exitPromise = new Promise((resolve) => {
       proc.on('exit', (code, signal) => {
+        live.delete(proc);
         if (this.proc === proc) this.proc = null;
         resolve({ code, signal });
       });
@@ -174,6 +190,7 @@ class VivaceServer {
     }
     if (this.tmpDir && !process.env.VIVACE_KEEP_DATA) {
       fs.rmSync(this.tmpDir, { recursive: true, force: true });
+      tmpDirs.delete(this.tmpDir);
       this.tmpDir = null;
     }
   }
