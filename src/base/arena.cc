@@ -22,6 +22,17 @@ std::string_view Arena::Adopt(std::string buffer) {
   return adopted_.back();
 }
 
+std::string Arena::TakeAdopted(std::string_view view) {
+  for (auto& a : adopted_) {
+    if (a.data() == view.data() && a.size() == view.size()) {
+      std::string out = std::move(a);
+      a = std::string();
+      return out;
+    }
+  }
+  return std::string(view);
+}
+
 void Arena::Reset() {
   blocks_.clear();
   adopted_.clear();

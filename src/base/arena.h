@@ -39,6 +39,11 @@ class Arena {
   /// Takes ownership of a whole buffer (e.g. a decompressed request) and returns a view of it.
   std::string_view Adopt(std::string buffer);
 
+  /// Gives back an adopted buffer whose bytes are exactly `view` (data and size), or copies
+  /// `view` when it is not one. Views into the returned buffer's old home stay valid only if the
+  /// caller keeps the string alive. REQUIRES: nothing else uses views into it afterwards.
+  std::string TakeAdopted(std::string_view view);
+
   /// Bytes held, including adopted buffers.
   size_t bytes_used() const { return bytes_used_; }
 

@@ -41,6 +41,8 @@ Ingester::Ingester(IngesterOptions options, MetricsRegistry* metrics) : options_
                     [this] { return static_cast<double>(live_traces()); });
   metrics->AddGauge("vivace_ingester_live_spans", "Spans held live in memory.", {},
                     [this] { return static_cast<double>(live_spans()); });
+  metrics->AddGauge("vivace_ingester_live_bytes", "OTLP bytes of the live spans held in memory.", {},
+                    [this] { return static_cast<double>(live_bytes_.load()); });
   metrics->AddGauge("vivace_ingester_wal_pending_bytes", "Bytes queued for the WAL, not yet durable.", {},
                     [this] { return static_cast<double>(pending_bytes_.load()); });
 }
@@ -67,17 +69,16 @@ Status Ingester::Replay(std::string_view payload) {
     log::Warn("skipping WAL record: {}", parts.status().message());
     return Status::OK();
   }
-  auto batch = std::make_shared<model::SpanBatch>();
-  batch->tenant = std::string(parts->first);
-  std::string_view wire = batch->arena.Copy(parts->second);
-  Status s = otlp::DecodeProtoRequest(wire, options_.decode, batch.get());
+  model::SpanBatch batch;
+  batch.tenant = std::string(parts->first);
+  std::string wire(parts->second);
+  Status s = otlp::DecodeProtoRequest(wire, options_.decode, &batch);
   if (!s.ok()) {
     // The record passed its CRC, so this is a bug or a format change, not disk corruption.
-    log::Warn("skipping undecodable WAL record of tenant {}: {}", batch->tenant, s.message());
+    log::Warn("skipping undecodable WAL record of tenant {}: {}", batch.tenant, s.message());
     return Status::OK();
   }
-  batch->otlp_proto = wire;
-  Index(std::move(batch));
+  Index(batch, std::move(wire));
   return Status::OK();
 }
 
@@ -91,12 +92,11 @@ Ingester::Tenant* Ingester::GetTenant(std::string_view name) {
   return raw;
 }
 
-void Ingester::Index(std::shared_ptr<const model::SpanBatch> batch) {
-  Tenant* t = GetTenant(batch->tenant);
+void Ingester::Index(const model::SpanBatch& b, std::string otlp) {
+  Tenant* t = GetTenant(b.tenant);
   MutexLock lock(t->mu);
   auto batch_index = static_cast<uint32_t>(t->batches.size());
   uint64_t new_traces = 0;
-  const model::SpanBatch& b = *batch;
   for (size_t i = 0; i < b.size(); ++i) {
     auto [it, inserted] = t->traces.try_emplace(b.trace_id[i]);
     new_traces += inserted;
@@ -107,7 +107,8 @@ void Ingester::Index(std::shared_ptr<const model::SpanBatch> batch) {
   }
   live_traces_.fetch_add(new_traces, std::memory_order_relaxed);
   live_spans_.fetch_add(b.size(), std::memory_order_relaxed);
-  t->batches.push_back(std::move(batch));
+  live_bytes_.fetch_add(otlp.size(), std::memory_order_relaxed);
+  t->batches.push_back(std::move(otlp));
 }
 
 void Ingester::Consume(std::unique_ptr<model::SpanBatch> batch, model::ConsumeCallback done) {
@@ -129,7 +130,7 @@ void Ingester::Consume(std::unique_ptr<model::SpanBatch> batch, model::ConsumeCa
   std::string_view pieces[2] = {header, batch->otlp_proto};
   uint64_t bytes = header.size() + batch->otlp_proto.size();
   pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-  std::shared_ptr<const model::SpanBatch> shared(std::move(batch));
+  std::shared_ptr<model::SpanBatch> shared(std::move(batch));
   wal_->Append(pieces, [this, shared, bytes, done = std::move(done)](Status s, uint64_t) mutable {
     pending_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
     if (!s.ok()) {
@@ -138,7 +139,18 @@ void Ingester::Consume(std::unique_ptr<model::SpanBatch> batch, model::ConsumeCa
       return;
     }
     size_t n = shared->size();
-    Index(std::move(shared));
+    // The span order of the live copy must be the decode order of its bytes: true for a batch
+    // decoded from protobuf, and for one re-encoded above (the encoder groups by scope, so
+    // re-decode to be sure the indices match).
+    std::string otlp = shared->arena.TakeAdopted(shared->otlp_proto);
+    if (shared->decoded_from_otlp_proto) {
+      Index(*shared, std::move(otlp));
+    } else {
+      model::SpanBatch redecoded;
+      redecoded.tenant = shared->tenant;
+      if (otlp::DecodeProtoRequest(otlp, options_.decode, &redecoded).ok()) Index(redecoded, std::move(otlp));
+    }
+    shared.reset();
     spans_ingested_->Add(n);
     bytes_ingested_->Add(bytes);
     done(model::ConsumeResult{});
@@ -169,13 +181,17 @@ Result<std::unique_ptr<model::SpanBatch>> Ingester::FindTrace(std::string_view t
   std::unordered_set<model::SpanId, model::IdHash> seen;
   seen.reserve(lt.spans.size());
   uint32_t current = UINT32_MAX;
+  model::SpanBatch decoded;
   for (const SpanRef& ref : lt.spans) {
-    const model::SpanBatch& b = *t->batches[ref.batch];
-    if (!seen.insert(b.span_id[ref.span]).second) continue;  // duplicate span id: first wins
     if (ref.batch != current) {
-      copier.SetSource(&b);
+      decoded = model::SpanBatch();
+      VV_RETURN_IF_ERROR(otlp::DecodeProtoRequest(t->batches[ref.batch], options_.decode, &decoded)
+                             .WithContext("live batch"));
+      copier.SetSource(&decoded);
       current = ref.batch;
     }
+    if (ref.span >= decoded.size()) return Internal("live index out of step with its batch");
+    if (!seen.insert(decoded.span_id[ref.span]).second) continue;  // duplicate span id: first wins
     copier.CopySpan(ref.span);
   }
   return out;

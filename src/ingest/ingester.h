@@ -56,16 +56,19 @@ class Ingester : public model::SpanSink, public model::TraceSource {
     uint64_t start_unix_nano = UINT64_MAX;
     uint64_t end_unix_nano = 0;
   };
-  // The live state of one tenant. Batches are immutable once indexed.
+  // The live state of one tenant. A batch is kept only as its OTLP protobuf bytes (what the
+  // WAL holds): the decoded columns are dropped after indexing and rebuilt for a lookup, which
+  // keeps the live set at about the wire size. Span indices in SpanRef follow decode order.
   struct Tenant {
     Mutex mu;
-    std::vector<std::shared_ptr<const model::SpanBatch>> batches VV_GUARDED_BY(mu);
+    std::vector<std::string> batches VV_GUARDED_BY(mu);
     std::unordered_map<model::TraceId, LiveTrace, model::IdHash> traces VV_GUARDED_BY(mu);
   };
 
   Ingester(IngesterOptions options, MetricsRegistry* metrics);
   Tenant* GetTenant(std::string_view name);
-  void Index(std::shared_ptr<const model::SpanBatch> batch);
+  // Indexes the spans of `batch` and keeps `otlp` (its OTLP encoding) as the live copy.
+  void Index(const model::SpanBatch& batch, std::string otlp);
   Status Replay(std::string_view payload);
 
   IngesterOptions options_;
@@ -75,6 +78,7 @@ class Ingester : public model::SpanSink, public model::TraceSource {
   std::atomic<uint64_t> pending_bytes_{0};
   std::atomic<uint64_t> live_traces_{0};
   std::atomic<uint64_t> live_spans_{0};
+  std::atomic<uint64_t> live_bytes_{0};
   std::atomic<bool> closed_{false};
   Counter* spans_ingested_;
   Counter* bytes_ingested_;

@@ -162,6 +162,7 @@ void SpanCopier::CopySpan(size_t i) {
   row.links = lk;
   dst_->Append(row);
   dst_->otlp_proto = {};
+  dst_->decoded_from_otlp_proto = false;
 }
 
 }  // namespace vivace::model

@@ -180,6 +180,9 @@ struct SpanBatch {
   /// When set, the OTLP protobuf encoding (ExportTraceServiceRequest) of exactly this batch,
   /// owned by the arena. Anything that changes the batch must clear it.
   std::string_view otlp_proto;
+  /// True when the spans were decoded from `otlp_proto` itself, so span i of the batch is span
+  /// i of a decode of those bytes.
+  bool decoded_from_otlp_proto = false;
 
   SpanBatch() = default;
   SpanBatch(SpanBatch&&) noexcept = default;

@@ -131,6 +131,7 @@ Result<std::unique_ptr<model::SpanBatch>> OtlpReceiver::Decode(std::string body,
     std::string_view wire = batch->arena.Adopt(std::move(body));
     VV_RETURN_IF_ERROR(otlp::DecodeProtoRequest(wire, options_.decode, batch.get()));
     batch->otlp_proto = wire;
+    batch->decoded_from_otlp_proto = true;
   } else {
     VV_RETURN_IF_ERROR(otlp::DecodeJsonRequest(body, options_.decode, batch.get()));
   }
@@ -217,7 +218,16 @@ void OtlpReceiver::HandleHttp(OtlpHttpRequest req, std::function<void(OtlpHttpRe
     done(HttpError(StatusCode::kInvalidArgument, codec.status().message(), json, 0));
     return;
   }
-  auto body = Decompress(*codec, req.body, options_.max_request_bytes);
+  Result<std::string> body = std::string();
+  if (*codec == Codec::kNone) {
+    if (req.body.size() > options_.max_request_bytes) {
+      body = ResourceExhausted("body exceeds the limit of " + std::to_string(options_.max_request_bytes) + " bytes");
+    } else {
+      body = std::move(req.body);  // no copy for the common, uncompressed case
+    }
+  } else {
+    body = Decompress(*codec, req.body, options_.max_request_bytes);
+  }
   if (!body.ok()) {
     if (body.status().code() == StatusCode::kResourceExhausted) {
       OtlpHttpResponse r = HttpError(StatusCode::kResourceExhausted, body.status().message(), json, 0);
