@@ -1,6 +1,8 @@
 #include "otlp/proto_decode.h"
 
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "base/protowire.h"
 
@@ -36,9 +38,21 @@ constexpr uint32_t kListValues = 1;
 
 bool Is(const Field& fd, uint32_t number, WireType type) { return fd.number == number && fd.type == type; }
 
+// One pass over the wire. Repeated children (attributes, array elements, events, links) are
+// collected on scratch stacks and moved into the batch's pools when their parent message ends,
+// so every parent gets a contiguous range without counting its children first. Nested values
+// finish (and leave the stacks) before their parent continues, so the stacks nest correctly.
+struct Scratch {
+  std::vector<model::KeyValue> kvs;
+  std::vector<Value> values;
+  std::vector<model::Event> events;
+  std::vector<model::Link> links;
+};
+
 class Decoder {
  public:
-  Decoder(const DecodeLimits& limits, model::SpanBatch* batch) : limits_(limits), b_(batch) {}
+  Decoder(const DecodeLimits& limits, model::SpanBatch* batch, Scratch* scratch)
+      : limits_(limits), b_(batch), sc_(*scratch) {}
 
   Status Request(std::string_view msg) {
     // Size the columns once: count spans (three levels of length-prefixed skipping) and guess
@@ -74,18 +88,17 @@ class Decoder {
                            std::to_string(resource_index_) + "])");
   }
 
-  // Counts the occurrences of a repeated length-delimited field.
-  Result<uint32_t> Count(std::string_view msg, uint32_t number, std::string_view what) {
-    Reader r(msg);
-    Field fd;
-    uint32_t n = 0;
-    while (r.Next(&fd)) n += Is(fd, number, WireType::kLen);
-    if (!r.ok()) return Malformed(what);
-    return n;
+  // Moves the scratch entries above `base` into the batch pool and returns their range.
+  template <typename T>
+  static Range Finish(std::vector<T>& scratch, size_t base, std::vector<T>& pool) {
+    Range r{static_cast<uint32_t>(pool.size()), static_cast<uint32_t>(scratch.size() - base)};
+    pool.insert(pool.end(), scratch.begin() + static_cast<ptrdiff_t>(base), scratch.end());
+    scratch.resize(base);
+    return r;
   }
 
   Status ResourceSpans(std::string_view msg) {
-    // Pass 1: the resource and schema_url, which every scope below refers to.
+    // The resource and schema_url first: every scope below refers to the resource.
     model::Resource res;
     Reader r(msg);
     Field fd;
@@ -98,7 +111,6 @@ class Decoder {
     if (!resource_msg.empty()) VV_RETURN_IF_ERROR(Resource(resource_msg, &res));
     uint32_t resource_index = static_cast<uint32_t>(b_->resources.size());
     b_->resources.push_back(res);
-    // Pass 2: scope spans.
     Reader r2(msg);
     while (r2.Next(&fd)) {
       if (Is(fd, f::kRsScopeSpans, WireType::kLen)) VV_RETURN_IF_ERROR(ScopeSpans(fd.bytes, resource_index));
@@ -108,18 +120,18 @@ class Decoder {
   }
 
   Status Resource(std::string_view msg, model::Resource* res) {
-    VV_ASSIGN_OR_RETURN(uint32_t n, Count(msg, f::kResAttributes, "Resource"));
-    res->attributes = b_->AllocAttributes(n);
-    uint32_t k = 0;
+    size_t base = sc_.kvs.size();
     Reader r(msg);
     Field fd;
     while (r.Next(&fd)) {
       if (Is(fd, f::kResAttributes, WireType::kLen)) {
-        VV_RETURN_IF_ERROR(KeyValue(fd.bytes, res->attributes.first + k++, 0));
+        VV_RETURN_IF_ERROR(PushKeyValue(fd.bytes, 0));
       } else if (Is(fd, f::kResDropped, WireType::kVarint)) {
         res->dropped_attributes_count = static_cast<uint32_t>(fd.varint);
       }
     }
+    if (!r.ok()) return Malformed("Resource");
+    res->attributes = Finish(sc_.kvs, base, b_->attributes);
     return Status::OK();
   }
 
@@ -145,9 +157,7 @@ class Decoder {
   }
 
   Status Scope(std::string_view msg, model::Scope* scope) {
-    VV_ASSIGN_OR_RETURN(uint32_t n, Count(msg, f::kScopeAttributes, "InstrumentationScope"));
-    scope->attributes = b_->AllocAttributes(n);
-    uint32_t k = 0;
+    size_t base = sc_.kvs.size();
     Reader r(msg);
     Field fd;
     while (r.Next(&fd)) {
@@ -156,31 +166,32 @@ class Decoder {
       } else if (Is(fd, f::kScopeVersion, WireType::kLen)) {
         scope->version = fd.bytes;
       } else if (Is(fd, f::kScopeAttributes, WireType::kLen)) {
-        VV_RETURN_IF_ERROR(KeyValue(fd.bytes, scope->attributes.first + k++, 0));
+        VV_RETURN_IF_ERROR(PushKeyValue(fd.bytes, 0));
       } else if (Is(fd, f::kScopeDropped, WireType::kVarint)) {
         scope->dropped_attributes_count = static_cast<uint32_t>(fd.varint);
       }
     }
+    if (!r.ok()) return Malformed("InstrumentationScope");
+    scope->attributes = Finish(sc_.kvs, base, b_->attributes);
     return Status::OK();
   }
 
   template <typename IdT>
   Status Id(std::string_view bytes, IdT* out, std::string_view what) {
     if (bytes.empty()) return Status::OK();  // unset
-    auto id = IdT::FromBytes(bytes);
-    if (!id) {
+    if (bytes.size() != IdT::kSize) {
       return InvalidArgument("invalid " + std::string(what) + " length " + std::to_string(bytes.size()) +
                              " (want " + std::to_string(IdT::kSize) + " bytes) in resource_spans[" +
                              std::to_string(resource_index_) + "]");
     }
-    *out = *id;
+    std::memcpy(out->bytes.data(), bytes.data(), IdT::kSize);
     return Status::OK();
   }
 
   Status Span(std::string_view msg, uint32_t scope_index) {
     model::SpanRow row;
     row.scope = scope_index;
-    uint32_t n_attrs = 0, n_events = 0, n_links = 0;
+    size_t kv_base = sc_.kvs.size(), ev_base = sc_.events.size(), ln_base = sc_.links.size();
     Reader r(msg);
     Field fd;
     while (r.Next(&fd)) {
@@ -191,9 +202,9 @@ class Decoder {
           case f::kSpanParent: VV_RETURN_IF_ERROR(Id(fd.bytes, &row.parent_span_id, "parent_span_id")); break;
           case f::kSpanTraceState: row.trace_state = fd.bytes; break;
           case f::kSpanName: row.name = fd.bytes; break;
-          case f::kSpanAttributes: ++n_attrs; break;
-          case f::kSpanEvents: ++n_events; break;
-          case f::kSpanLinks: ++n_links; break;
+          case f::kSpanAttributes: VV_RETURN_IF_ERROR(PushKeyValue(fd.bytes, 0)); break;
+          case f::kSpanEvents: VV_RETURN_IF_ERROR(PushEvent(fd.bytes)); break;
+          case f::kSpanLinks: VV_RETURN_IF_ERROR(PushLink(fd.bytes)); break;
           case f::kSpanStatus: VV_RETURN_IF_ERROR(SpanStatus(fd.bytes, &row)); break;
           default: break;
         }
@@ -213,23 +224,9 @@ class Decoder {
       }
     }
     if (!r.ok()) return Malformed("Span");
-    row.attributes = b_->AllocAttributes(n_attrs);
-    row.events = b_->AllocEvents(n_events);
-    row.links = b_->AllocLinks(n_links);
-    if (n_attrs + n_events + n_links > 0) {
-      uint32_t a = 0, e = 0, l = 0;
-      Reader r2(msg);
-      while (r2.Next(&fd)) {
-        if (fd.type != WireType::kLen) continue;
-        if (fd.number == f::kSpanAttributes) {
-          VV_RETURN_IF_ERROR(KeyValue(fd.bytes, row.attributes.first + a++, 0));
-        } else if (fd.number == f::kSpanEvents) {
-          VV_RETURN_IF_ERROR(Event(fd.bytes, row.events.first + e++));
-        } else if (fd.number == f::kSpanLinks) {
-          VV_RETURN_IF_ERROR(Link(fd.bytes, row.links.first + l++));
-        }
-      }
-    }
+    row.attributes = Finish(sc_.kvs, kv_base, b_->attributes);
+    row.events = Finish(sc_.events, ev_base, b_->events);
+    row.links = Finish(sc_.links, ln_base, b_->links);
     b_->Append(row);
     return Status::OK();
   }
@@ -247,11 +244,9 @@ class Decoder {
     return Status::OK();
   }
 
-  Status Event(std::string_view msg, uint32_t slot) {
-    VV_ASSIGN_OR_RETURN(uint32_t n, Count(msg, f::kEventAttributes, "Span.Event"));
+  Status PushEvent(std::string_view msg) {
     model::Event ev;
-    ev.attributes = b_->AllocAttributes(n);
-    uint32_t k = 0;
+    size_t base = sc_.kvs.size();
     Reader r(msg);
     Field fd;
     while (r.Next(&fd)) {
@@ -260,20 +255,20 @@ class Decoder {
       } else if (Is(fd, f::kEventName, WireType::kLen)) {
         ev.name = fd.bytes;
       } else if (Is(fd, f::kEventAttributes, WireType::kLen)) {
-        VV_RETURN_IF_ERROR(KeyValue(fd.bytes, ev.attributes.first + k++, 0));
+        VV_RETURN_IF_ERROR(PushKeyValue(fd.bytes, 0));
       } else if (Is(fd, f::kEventDropped, WireType::kVarint)) {
         ev.dropped_attributes_count = static_cast<uint32_t>(fd.varint);
       }
     }
-    b_->events[slot] = ev;
+    if (!r.ok()) return Malformed("Span.Event");
+    ev.attributes = Finish(sc_.kvs, base, b_->attributes);
+    sc_.events.push_back(ev);
     return Status::OK();
   }
 
-  Status Link(std::string_view msg, uint32_t slot) {
-    VV_ASSIGN_OR_RETURN(uint32_t n, Count(msg, f::kLinkAttributes, "Span.Link"));
+  Status PushLink(std::string_view msg) {
     model::Link lk;
-    lk.attributes = b_->AllocAttributes(n);
-    uint32_t k = 0;
+    size_t base = sc_.kvs.size();
     Reader r(msg);
     Field fd;
     while (r.Next(&fd)) {
@@ -284,19 +279,21 @@ class Decoder {
       } else if (Is(fd, f::kLinkTraceState, WireType::kLen)) {
         lk.trace_state = fd.bytes;
       } else if (Is(fd, f::kLinkAttributes, WireType::kLen)) {
-        VV_RETURN_IF_ERROR(KeyValue(fd.bytes, lk.attributes.first + k++, 0));
+        VV_RETURN_IF_ERROR(PushKeyValue(fd.bytes, 0));
       } else if (Is(fd, f::kLinkDropped, WireType::kVarint)) {
         lk.dropped_attributes_count = static_cast<uint32_t>(fd.varint);
       } else if (Is(fd, f::kLinkFlags, WireType::kFixed32)) {
         lk.flags = static_cast<uint32_t>(fd.varint);
       }
     }
-    b_->links[slot] = lk;
+    if (!r.ok()) return Malformed("Span.Link");
+    lk.attributes = Finish(sc_.kvs, base, b_->attributes);
+    sc_.links.push_back(lk);
     return Status::OK();
   }
 
-  // Decodes a KeyValue into attributes[slot].
-  Status KeyValue(std::string_view msg, uint32_t slot, uint32_t depth) {
+  // Decodes a KeyValue and pushes it on the key/value scratch stack.
+  Status PushKeyValue(std::string_view msg, uint32_t depth) {
     Reader r(msg);
     Field fd;
     std::string_view key;
@@ -312,13 +309,13 @@ class Decoder {
     if (!r.ok()) return Malformed("KeyValue");
     Value v;
     if (has_value) {
-      VV_ASSIGN_OR_RETURN(v, AnyValue(value_msg, depth));
+      VV_RETURN_IF_ERROR(AnyValue(value_msg, depth, &v));
     }
-    b_->attributes[slot] = model::KeyValue{key, v};
+    sc_.kvs.push_back(model::KeyValue{key, v});
     return Status::OK();
   }
 
-  Result<Value> AnyValue(std::string_view msg, uint32_t depth) {
+  Status AnyValue(std::string_view msg, uint32_t depth, Value* out) {
     Reader r(msg);
     Field fd;
     Value v;
@@ -357,37 +354,52 @@ class Decoder {
         return InvalidArgument("attribute value nested deeper than " + std::to_string(limits_.max_value_depth) +
                                " levels");
       }
-      VV_ASSIGN_OR_RETURN(uint32_t n, Count(nested, f::kListValues, "AnyValue list"));
-      uint32_t k = 0;
       Reader lr(nested);
       if (v.kind == model::ValueKind::kArray) {
-        Range range = b_->AllocValues(n);
+        size_t base = sc_.values.size();
         while (lr.Next(&fd)) {
           if (!Is(fd, f::kListValues, WireType::kLen)) continue;
-          VV_ASSIGN_OR_RETURN(Value elem, AnyValue(fd.bytes, depth + 1));
-          b_->values[range.first + k++] = elem;
+          Value elem;
+          VV_RETURN_IF_ERROR(AnyValue(fd.bytes, depth + 1, &elem));
+          sc_.values.push_back(elem);
         }
-        return Value::Array(range);
+        if (!lr.ok()) return Malformed("ArrayValue");
+        *out = Value::Array(Finish(sc_.values, base, b_->values));
+        return Status::OK();
       }
-      Range range = b_->AllocAttributes(n);
+      size_t base = sc_.kvs.size();
       while (lr.Next(&fd)) {
-        if (!Is(fd, f::kListValues, WireType::kLen)) continue;
-        VV_RETURN_IF_ERROR(KeyValue(fd.bytes, range.first + k++, depth + 1));
+        if (Is(fd, f::kListValues, WireType::kLen)) VV_RETURN_IF_ERROR(PushKeyValue(fd.bytes, depth + 1));
       }
-      return Value::KvList(range);
+      if (!lr.ok()) return Malformed("KeyValueList");
+      *out = Value::KvList(Finish(sc_.kvs, base, b_->attributes));
+      return Status::OK();
     }
-    return v;
+    *out = v;
+    return Status::OK();
   }
 
   const DecodeLimits& limits_;
   model::SpanBatch* b_;
+  Scratch& sc_;
   uint32_t resource_index_ = 0;
 };
 
 }  // namespace
 
 Status DecodeProtoRequest(std::string_view bytes, const DecodeLimits& limits, model::SpanBatch* batch) {
-  return Decoder(limits, batch).Request(bytes);
+  // Per-thread scratch: its capacity is reused across requests, so steady state allocates nothing.
+  thread_local Scratch scratch;
+  Scratch* sc = &scratch;
+  sc->kvs.clear();
+  sc->values.clear();
+  sc->events.clear();
+  sc->links.clear();
+  Status s = Decoder(limits, batch, sc).Request(bytes);
+  // Do not let one huge request pin memory to this thread forever.
+  if (sc->kvs.capacity() > (1u << 20)) std::vector<model::KeyValue>().swap(sc->kvs);
+  if (sc->values.capacity() > (1u << 20)) std::vector<Value>().swap(sc->values);
+  return s;
 }
 
 }  // namespace vivace::otlp
