@@ -33,6 +33,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void Read() {
+    // Beast reads at most the buffer's free capacity per recvmsg (512 bytes when it is empty):
+    // keep 64 KiB free so a 300 KiB OTLP body takes a handful of reads, not hundreds.
+    if (buffer_.capacity() - buffer_.size() < kReadChunk) buffer_.reserve(buffer_.size() + kReadChunk);
     parser_.emplace();
     parser_->body_limit(opts_.max_body_bytes);
     parser_->header_limit(64 * 1024);
@@ -113,6 +116,7 @@ class Session : public std::enable_shared_from_this<Session> {
       self->DrainSome();
     });
   }
+  static constexpr size_t kReadChunk = 64 * 1024;
   static constexpr int kDrainSeconds = 2;
   static constexpr size_t kDrainMaxBytes = 256u << 20;
 
