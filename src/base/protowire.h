@@ -31,6 +31,37 @@ class Reader {
   /// Reads the next field; false at the end or on malformed input (then ok() is false).
   bool Next(Field* f) {
     if (p_ >= limit_) return false;
+    // Fast path: a one-byte tag (fields 1..15) and, for length-delimited fields, a one-byte
+    // length — nearly every field of an OTLP span.
+    auto tag = static_cast<uint8_t>(*p_);
+    if (tag >= 8 && tag < 0x80 && limit_ - p_ >= 2) {
+      auto type = static_cast<WireType>(tag & 7);
+      auto b1 = static_cast<uint8_t>(p_[1]);
+      if (type == WireType::kLen && b1 < 0x80) {
+        if (b1 > limit_ - p_ - 2) return Fail();
+        f->number = tag >> 3;
+        f->type = type;
+        f->bytes = std::string_view(p_ + 2, b1);
+        p_ += 2 + b1;
+        return true;
+      }
+      if (type == WireType::kVarint && b1 < 0x80) {
+        f->number = tag >> 3;
+        f->type = type;
+        f->varint = b1;
+        p_ += 2;
+        return true;
+      }
+    }
+    return NextSlow(f);
+  }
+
+  bool ok() const { return ok_; }
+  /// Offset of the failure, for error messages.
+  const char* position() const { return p_; }
+
+ private:
+  bool NextSlow(Field* f) {
     uint64_t tag;
     const char* q = DecodeVarint(p_, limit_, &tag);
     if (q == nullptr || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff) return Fail();
@@ -66,11 +97,6 @@ class Reader {
     return true;
   }
 
-  bool ok() const { return ok_; }
-  /// Offset of the failure, for error messages.
-  const char* position() const { return p_; }
-
- private:
   bool Fail() {
     ok_ = false;
     p_ = limit_;
