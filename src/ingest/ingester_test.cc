@@ -98,6 +98,37 @@ TEST_F(IngesterTest, ReplaysTheWalOnOpen) {
   EXPECT_EQ(before, after);
 }
 
+TEST_F(IngesterTest, BackPressureRefusesWhileTheWalIsBehind) {
+  IngesterOptions opts;
+  opts.wal.dir = dir_.string();
+  opts.max_pending_wal_bytes = 1;  // anything queued and not yet durable blocks the next batch
+  auto ing = std::move(Ingester::Open(opts, &metrics_)).value();
+  // Fire batches without waiting: while the first sits in the WAL queue (an fdatasync takes
+  // far longer than a Consume call), the following ones must be refused as retryable.
+  constexpr int kBatches = 100;
+  std::vector<std::promise<model::ConsumeResult>> results(kBatches);
+  for (int i = 0; i < kBatches; ++i) {
+    ing->Consume(MakeBatch("t", static_cast<uint8_t>(i + 1), 0, 2),
+                 [&results, i](model::ConsumeResult r) { results[i].set_value(std::move(r)); });
+  }
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < kBatches; ++i) {
+    model::ConsumeResult r = results[i].get_future().get();
+    if (r.status.ok()) {
+      ++accepted;
+      EXPECT_EQ(ing->FindTrace("t", Tid(static_cast<uint8_t>(i + 1)), 0, 0).value()->size(), 2u);
+    } else {
+      ++refused;
+      EXPECT_EQ(r.status.code(), StatusCode::kUnavailable);
+      EXPECT_GT(r.retry_after_seconds, 0u);
+      EXPECT_EQ(ing->FindTrace("t", Tid(static_cast<uint8_t>(i + 1)), 0, 0).value()->size(), 0u);
+    }
+  }
+  EXPECT_GE(accepted, 1);
+  EXPECT_GE(refused, 1);
+  EXPECT_EQ(metrics_.CounterValue("vivace_ingester_refused_batches_total"), static_cast<uint64_t>(refused));
+}
+
 TEST_F(IngesterTest, RefusesAfterClose) {
   auto ing = Open();
   ing->Close();
