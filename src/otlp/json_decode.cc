@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/strings.h"
+#include "otlp/enum_names.h"
 
 namespace vivace::otlp {
 namespace {
@@ -160,15 +161,6 @@ std::optional<double> ToDouble(element v) {
   return d;
 }
 
-constexpr std::string_view kSpanKindNames[] = {
-    "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER",
-    "SPAN_KIND_CLIENT",      "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER",
-};
-constexpr std::string_view kStatusCodeNames[] = {
-    "STATUS_CODE_UNSET",
-    "STATUS_CODE_OK",
-    "STATUS_CODE_ERROR",
-};
 
 // An enum value from an integer or one of `names` (indexed by value).
 template <size_t N>

@@ -8,19 +8,11 @@
 
 #include "base/check.h"
 #include "base/strings.h"
+#include "otlp/enum_names.h"
 
 namespace vivace::otlp {
 namespace {
 
-constexpr std::string_view kSpanKindNames[] = {
-    "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER",
-    "SPAN_KIND_CLIENT",      "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER",
-};
-constexpr std::string_view kStatusCodeNames[] = {
-    "STATUS_CODE_UNSET",
-    "STATUS_CODE_OK",
-    "STATUS_CODE_ERROR",
-};
 
 // Writes one compact JSON document. Commas are placed automatically: a value or key written
 // after a completed value gets one.

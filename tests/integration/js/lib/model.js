@@ -24,11 +24,18 @@ const STATUS_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'
 
 let protoRoot = null;
 function proto() {
-  if (!protoRoot) protoRoot = protobuf.loadSync(path.join(__dirname, '..', 'proto', 'vivace_test.proto'));
+  // The repository's own .proto transcriptions (proto/), the same ones the C++ tests use.
+  if (!protoRoot) {
+    const protoDir = path.join(__dirname, '..', '..', '..', '..', 'proto');
+    protoRoot = new protobuf.Root();
+    protoRoot.resolvePath = (_origin, target) => path.join(protoDir, target);
+    protoRoot.loadSync(['tempopb/tempo.proto', 'opentelemetry/proto/collector/trace/v1/trace_service.proto']);
+  }
   return {
-    Trace: protoRoot.lookupType('vivacetest.Trace'),
-    TraceByIDResponse: protoRoot.lookupType('vivacetest.TraceByIDResponse'),
-    ExportTraceServiceRequest: protoRoot.lookupType('vivacetest.ExportTraceServiceRequest'),
+    Trace: protoRoot.lookupType('tempopb.Trace'),
+    TraceByIDResponse: protoRoot.lookupType('tempopb.TraceByIDResponse'),
+    ExportTraceServiceRequest: protoRoot.lookupType(
+      'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest'),
   };
 }
 
