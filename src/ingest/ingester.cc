@@ -41,7 +41,7 @@ Ingester::Ingester(IngesterOptions options, MetricsRegistry* metrics) : options_
                     [this] { return static_cast<double>(live_traces()); });
   metrics->AddGauge("vivace_ingester_live_spans", "Spans held live in memory.", {},
                     [this] { return static_cast<double>(live_spans()); });
-  metrics->AddGauge("vivace_ingester_live_bytes", "OTLP bytes of the live spans held in memory.", {},
+  metrics->AddGauge("vivace_ingester_live_bytes", "OTLP bytes of the live spans (held in the WAL).", {},
                     [this] { return static_cast<double>(live_bytes_.load()); });
   metrics->AddGauge("vivace_ingester_wal_pending_bytes", "Bytes queued for the WAL, not yet durable.", {},
                     [this] { return static_cast<double>(pending_bytes_.load()); });
@@ -52,8 +52,8 @@ Ingester::~Ingester() { Close(); }
 Result<std::unique_ptr<Ingester>> Ingester::Open(IngesterOptions options, MetricsRegistry* metrics) {
   std::unique_ptr<Ingester> ing(new Ingester(std::move(options), metrics));
   uint64_t start = MonotonicNanos();
-  VV_ASSIGN_OR_RETURN(ing->wal_, wal::Wal::Open(ing->options_.wal, [&](uint64_t, std::string_view payload) {
-                        return ing->Replay(payload);
+  VV_ASSIGN_OR_RETURN(ing->wal_, wal::Wal::Open(ing->options_.wal, [&](const wal::RecordLocation& where, std::string_view payload) {
+                        return ing->Replay(where, payload);
                       }));
   const auto& st = ing->wal_->replay_stats();
   log::Info("WAL replayed: {} records, {} bytes, {} segments, {} spans in {} traces ({} truncated bytes, {} corrupt "
@@ -63,7 +63,7 @@ Result<std::unique_ptr<Ingester>> Ingester::Open(IngesterOptions options, Metric
   return ing;
 }
 
-Status Ingester::Replay(std::string_view payload) {
+Status Ingester::Replay(const wal::RecordLocation& where, std::string_view payload) {
   auto parts = DecodeWalPayload(payload);
   if (!parts.ok()) {
     log::Warn("skipping WAL record: {}", parts.status().message());
@@ -71,14 +71,13 @@ Status Ingester::Replay(std::string_view payload) {
   }
   model::SpanBatch batch;
   batch.tenant = std::string(parts->first);
-  std::string wire(parts->second);
-  Status s = otlp::DecodeProtoRequest(wire, options_.decode, &batch);
+  Status s = otlp::DecodeProtoRequest(parts->second, options_.decode, &batch);
   if (!s.ok()) {
     // The record passed its CRC, so this is a bug or a format change, not disk corruption.
     log::Warn("skipping undecodable WAL record of tenant {}: {}", batch.tenant, s.message());
     return Status::OK();
   }
-  Index(batch, std::move(wire));
+  Index(batch, where, parts->second.size());
   return Status::OK();
 }
 
@@ -92,7 +91,7 @@ Ingester::Tenant* Ingester::GetTenant(std::string_view name) {
   return raw;
 }
 
-void Ingester::Index(const model::SpanBatch& b, std::string otlp) {
+void Ingester::Index(const model::SpanBatch& b, const wal::RecordLocation& where, uint64_t otlp_bytes) {
   Tenant* t = GetTenant(b.tenant);
   MutexLock lock(t->mu);
   auto batch_index = static_cast<uint32_t>(t->batches.size());
@@ -107,8 +106,8 @@ void Ingester::Index(const model::SpanBatch& b, std::string otlp) {
   }
   live_traces_.fetch_add(new_traces, std::memory_order_relaxed);
   live_spans_.fetch_add(b.size(), std::memory_order_relaxed);
-  live_bytes_.fetch_add(otlp.size(), std::memory_order_relaxed);
-  t->batches.push_back(std::move(otlp));
+  live_bytes_.fetch_add(otlp_bytes, std::memory_order_relaxed);
+  t->batches.push_back(where);
 }
 
 void Ingester::Consume(std::unique_ptr<model::SpanBatch> batch, model::ConsumeCallback done) {
@@ -131,7 +130,7 @@ void Ingester::Consume(std::unique_ptr<model::SpanBatch> batch, model::ConsumeCa
   uint64_t bytes = header.size() + batch->otlp_proto.size();
   pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
   std::shared_ptr<model::SpanBatch> shared(std::move(batch));
-  wal_->Append(pieces, [this, shared, bytes, done = std::move(done)](Status s, uint64_t) mutable {
+  wal_->Append(pieces, [this, shared, bytes, done = std::move(done)](Status s, wal::RecordLocation where) mutable {
     pending_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
     if (!s.ok()) {
       log::Error("WAL append failed: {}", s.ToString());
@@ -142,13 +141,15 @@ void Ingester::Consume(std::unique_ptr<model::SpanBatch> batch, model::ConsumeCa
     // The span order of the live copy must be the decode order of its bytes: true for a batch
     // decoded from protobuf, and for one re-encoded above (the encoder groups by scope, so
     // re-decode to be sure the indices match).
-    std::string otlp = shared->arena.TakeAdopted(shared->otlp_proto);
+    uint64_t otlp_bytes = shared->otlp_proto.size();
     if (shared->decoded_from_otlp_proto) {
-      Index(*shared, std::move(otlp));
+      Index(*shared, where, otlp_bytes);
     } else {
       model::SpanBatch redecoded;
       redecoded.tenant = shared->tenant;
-      if (otlp::DecodeProtoRequest(otlp, options_.decode, &redecoded).ok()) Index(redecoded, std::move(otlp));
+      if (otlp::DecodeProtoRequest(shared->otlp_proto, options_.decode, &redecoded).ok()) {
+        Index(redecoded, where, otlp_bytes);
+      }
     }
     shared.reset();
     spans_ingested_->Add(n);
@@ -182,11 +183,13 @@ Result<std::unique_ptr<model::SpanBatch>> Ingester::FindTrace(std::string_view t
   seen.reserve(lt.spans.size());
   uint32_t current = UINT32_MAX;
   model::SpanBatch decoded;
+  std::string record;
   for (const SpanRef& ref : lt.spans) {
     if (ref.batch != current) {
       decoded = model::SpanBatch();
-      VV_RETURN_IF_ERROR(otlp::DecodeProtoRequest(t->batches[ref.batch], options_.decode, &decoded)
-                             .WithContext("live batch"));
+      VV_ASSIGN_OR_RETURN(record, wal_->Read(t->batches[ref.batch]));
+      VV_ASSIGN_OR_RETURN(auto parts, DecodeWalPayload(record));
+      VV_RETURN_IF_ERROR(otlp::DecodeProtoRequest(parts.second, options_.decode, &decoded).WithContext("live batch"));
       copier.SetSource(&decoded);
       current = ref.batch;
     }

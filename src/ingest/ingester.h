@@ -56,20 +56,21 @@ class Ingester : public model::SpanSink, public model::TraceSource {
     uint64_t start_unix_nano = UINT64_MAX;
     uint64_t end_unix_nano = 0;
   };
-  // The live state of one tenant. A batch is kept only as its OTLP protobuf bytes (what the
-  // WAL holds): the decoded columns are dropped after indexing and rebuilt for a lookup, which
-  // keeps the live set at about the wire size. Span indices in SpanRef follow decode order.
+  // The live state of one tenant. A batch is kept only as the location of its WAL record: the
+  // decoded columns are dropped after indexing, and a lookup reads the record back (from the
+  // page cache, usually) and decodes it again. Memory is the index alone, about 60 bytes per
+  // span. Span indices in SpanRef follow the decode order of the record's OTLP bytes.
   struct Tenant {
     Mutex mu;
-    std::vector<std::string> batches VV_GUARDED_BY(mu);
+    std::vector<wal::RecordLocation> batches VV_GUARDED_BY(mu);
     std::unordered_map<model::TraceId, LiveTrace, model::IdHash> traces VV_GUARDED_BY(mu);
   };
 
   Ingester(IngesterOptions options, MetricsRegistry* metrics);
   Tenant* GetTenant(std::string_view name);
-  // Indexes the spans of `batch` and keeps `otlp` (its OTLP encoding) as the live copy.
-  void Index(const model::SpanBatch& batch, std::string otlp);
-  Status Replay(std::string_view payload);
+  // Indexes the spans of `batch`, whose OTLP encoding is the WAL record at `where`.
+  void Index(const model::SpanBatch& batch, const wal::RecordLocation& where, uint64_t otlp_bytes);
+  Status Replay(const wal::RecordLocation& where, std::string_view payload);
 
   IngesterOptions options_;
   std::unique_ptr<wal::Wal> wal_;

@@ -9,6 +9,10 @@
 #include <future>
 #include <utility>
 
+#include <fmt/format.h>
+
+#include "base/coding.h"
+#include "base/crc32c.h"
 #include "base/logging.h"
 #include "wal/internal/format.h"
 #include "wal/internal/replay.h"
@@ -106,6 +110,7 @@ void Wal::Append(std::span<const std::string_view> pieces, AppendCallback done) 
     MutexLock l(mu_);
     if (!closing_) {
       if (reject.ok() && !error_.ok()) reject = error_;
+      uint64_t queue_offset = queued_.size();
       if (reject.ok()) {
         char header[internal::kRecordHeaderSize];
         internal::EncodeRecordHeader(header, static_cast<uint32_t>(length), crc,
@@ -115,17 +120,17 @@ void Wal::Append(std::span<const std::string_view> pieces, AppendCallback done) 
       }
       // The writer waits for a non-empty queue; only the first entry needs to wake it.
       if (pending_.empty()) work_cv_.NotifyOne();
-      pending_.push_back({std::move(done), std::move(reject)});
+      pending_.push_back({std::move(done), std::move(reject), queue_offset, static_cast<uint32_t>(length)});
       return;
     }
   }
-  done(FailedPrecondition("wal: Append after Close"), 0);
+  done(FailedPrecondition("wal: Append after Close"), RecordLocation{});
 }
 
 Status Wal::AppendSync(std::string_view payload) {
   std::promise<Status> result;
   std::future<Status> future = result.get_future();
-  Append(payload, [&result](Status s, uint64_t) { result.set_value(std::move(s)); });
+  Append(payload, [&result](Status s, RecordLocation) { result.set_value(std::move(s)); });
   return future.get();
 }
 
@@ -138,6 +143,33 @@ Result<uint64_t> Wal::Roll() {
   done_cv_.Wait(mu_, [&]() VV_REQUIRES(mu_) { return rolls_done_ >= ticket; });
   if (!roll_status_.ok()) return roll_status_;
   return roll_segment_;
+}
+
+Result<std::string> Wal::Read(const RecordLocation& where) const {
+  std::string path = opts_.dir + "/" + internal::SegmentFileName(where.segment);
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    if (errno == ENOENT) return NotFound("wal: segment " + path + " no longer exists");
+    return IoError("open " + path, errno);
+  }
+  internal::Fd owned(fd);
+  std::string record;
+  VV_RETURN_IF_ERROR(internal::ReadAt(fd, where.offset, internal::kRecordHeaderSize + where.length, &record, path));
+  auto corrupt = [&](std::string_view why) {
+    return DataLoss(fmt::format("wal: record at offset {} of {}: {}", where.offset, path, why));
+  };
+  if (record.size() != internal::kRecordHeaderSize + where.length) return corrupt("file ends inside the record");
+  if (DecodeFixed32(record.data()) != where.length) return corrupt("length does not match");
+  if (static_cast<internal::RecordType>(static_cast<uint8_t>(record[8])) != internal::RecordType::kFull) {
+    return corrupt("not a full record");
+  }
+  std::string_view typed = std::string_view(record).substr(internal::kRecordHeaderSize - 1);
+  if (crc32c::Value(typed) != crc32c::Unmask(DecodeFixed32(record.data() + 4))) return corrupt("checksum mismatch");
+  record.erase(0, internal::kRecordHeaderSize);
+  return record;
 }
 
 Status Wal::DeleteSegmentsBefore(uint64_t segment) {
@@ -201,15 +233,16 @@ Status Wal::DoRoll() {
   return OpenSegment(current_segment() + 1);
 }
 
-Status Wal::WriteBatch(const std::string& batch) {
+Result<uint64_t> Wal::WriteBatch(const std::string& batch) {
   if (seg_bytes_ >= opts_.segment_bytes) VV_RETURN_IF_ERROR(DoRoll());
   batches_.fetch_add(1, std::memory_order_relaxed);
   unsynced_ = true;
+  uint64_t base = seg_bytes_;
   VV_RETURN_IF_ERROR(internal::WriteAll(seg_fd_.get(), batch, seg_path_));
   seg_bytes_ += batch.size();
   seg_has_records_ = true;
   if (opts_.sync == SyncPolicy::kAlways) VV_RETURN_IF_ERROR(SyncCurrent());
-  return Status::OK();
+  return base;
 }
 
 void Wal::WriterLoop() {
@@ -239,16 +272,24 @@ void Wal::WriterLoop() {
     }
 
     Status s = std::move(error);
+    uint64_t base = 0;
     if (s.ok() && !batch.empty()) {
-      s = WriteBatch(batch);
-      if (!s.ok()) Fail(s);
+      Result<uint64_t> written = WriteBatch(batch);
+      if (written.ok()) {
+        base = *written;
+      } else {
+        s = written.status();
+        Fail(s);
+      }
     }
     uint64_t segment = current_segment();
     for (Pending& p : pending) {
       if (!p.status.ok()) {
-        p.done(std::move(p.status), 0);
+        p.done(std::move(p.status), RecordLocation{});
+      } else if (!s.ok()) {
+        p.done(s, RecordLocation{});
       } else {
-        p.done(s, s.ok() ? segment : 0);
+        p.done(s, RecordLocation{segment, base + p.queue_offset, p.length});
       }
     }
     pending.clear();

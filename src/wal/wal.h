@@ -62,13 +62,21 @@ struct ReplayStats {
   uint64_t corrupt_segments = 0;  // segments renamed for a bad header, or with records skipped
 };
 
+/// Where a record lives: its segment, the file offset of its record header, and its payload
+/// length. Stays valid (for Read) until the segment is deleted.
+struct RecordLocation {
+  uint64_t segment = 0;
+  uint64_t offset = 0;
+  uint32_t length = 0;
+};
+
 /// Called on the writer thread once the record is durable per the SyncPolicy (OK) or can never
-/// become so (error). `segment` is the segment holding the record (0 on error).
-using AppendCallback = std::function<void(Status status, uint64_t segment)>;
+/// become so (error). `where` is the record's location (all zero on error).
+using AppendCallback = std::function<void(Status status, RecordLocation where)>;
 
 /// Called by Open for every record found, in log order; `payload` is valid only during the call.
 /// A non-OK return aborts Open with that status.
-using ReplayCallback = std::function<Status(uint64_t segment, std::string_view payload)>;
+using ReplayCallback = std::function<Status(RecordLocation where, std::string_view payload)>;
 
 /// Thread-safe: every method may be called from any thread. One background writer thread owns
 /// the current segment file and runs all AppendCallbacks.
@@ -107,6 +115,11 @@ class Wal {
   /// REQUIRES: not called from an AppendCallback.
   Result<uint64_t> Roll();
 
+  /// Reads back the payload of a record that Append acknowledged or replay found, checking its
+  /// header and checksum: DataLoss if they do not match, NotFound if the segment is gone.
+  /// Any thread; concurrent with appends.
+  Result<std::string> Read(const RecordLocation& where) const;
+
   /// Deletes the segment files numbered below `segment` and below current_segment() (the
   /// current segment is never deleted), then syncs the directory. `.corrupt` files are kept.
   Status DeleteSegmentsBefore(uint64_t segment);
@@ -126,13 +139,17 @@ class Wal {
  private:
   struct Pending {
     AppendCallback done;
-    Status status;  // non-OK: rejected before queuing, `done` gets this
+    Status status;               // non-OK: rejected before queuing, `done` gets this
+    uint64_t queue_offset = 0;   // where its record starts in the queued batch
+    uint32_t length = 0;         // payload bytes
   };
 
   explicit Wal(Options opts);
   Status OpenSegment(uint64_t segment);
   void WriterLoop();
-  Status WriteBatch(const std::string& batch);
+  /// Writes `batch` to the current segment (rolling first if it is full) and returns the file
+  /// offset it was written at.
+  Result<uint64_t> WriteBatch(const std::string& batch);
   Status SyncCurrent();
   Status DoRoll();
   void Fail(const Status& s);

@@ -47,7 +47,7 @@ void WriteAck(int fd, uint64_t id) {
 // Runs in the forked child; never returns.
 [[noreturn]] void ChildMain(const Options& opts, int round, int ack_fd, int exit_after_acks) {
   log::SetLevel(log::Level::kError);
-  auto wal = Wal::Open(opts, [](uint64_t, std::string_view) { return Status::OK(); });
+  auto wal = Wal::Open(opts, [](RecordLocation, std::string_view) { return Status::OK(); });
   if (!wal.ok()) ::_exit(3);
   std::atomic<int> acks{0};
   auto acked = [&](uint64_t id) {
@@ -61,7 +61,7 @@ void WriteAck(int fd, uint64_t id) {
         uint64_t id = RecordId(round, t, i);
         if (t == 0 && i % 4 != 0) {
           // Asynchronous appends: acknowledged from the writer thread.
-          (*wal)->Append(CrashPayload(id), [&, id](Status s, uint64_t) {
+          (*wal)->Append(CrashPayload(id), [&, id](Status s, RecordLocation) {
             if (s.ok()) acked(id);
           });
         } else if ((*wal)->AppendSync(CrashPayload(id)).ok()) {
@@ -133,7 +133,7 @@ TEST(WalCrashTest, AcknowledgedAppendsSurviveProcessDeath) {
     // per-thread order.
     std::map<uint64_t, uint64_t> last_by_stream;  // (round, thread) -> last index seen
     std::set<uint64_t> present;
-    auto wal = Wal::Open(opts, [&](uint64_t, std::string_view payload) {
+    auto wal = Wal::Open(opts, [&](RecordLocation, std::string_view payload) {
       if (payload.size() < 8) return Internal("short payload");
       uint64_t id = DecodeFixed64(payload.data());
       if (payload != CrashPayload(id)) return Internal("payload bytes differ");

@@ -30,7 +30,7 @@ constexpr uint32_t kMaxRecordBytes = 1 << 20;
 std::vector<std::string> ReplayAll(const vivace::wal::Options& opts,
                                    vivace::wal::ReplayStats* stats) {
   std::vector<std::string> records;
-  auto wal = vivace::wal::Wal::Open(opts, [&](uint64_t, std::string_view payload) {
+  auto wal = vivace::wal::Wal::Open(opts, [&](vivace::wal::RecordLocation, std::string_view payload) {
     if (payload.size() > kMaxRecordBytes) Fail("payload over max_record_bytes");
     records.emplace_back(payload);
     return vivace::Status::OK();

@@ -67,27 +67,68 @@ TEST_F(WalTest, EmptyDirectoryIsCreatedAndOpens) {
   EXPECT_EQ(fs::file_size(SegPath(1)), internal::kSegmentHeaderSize);
 }
 
+TEST_F(WalTest, ReadRejectsWrongOrVanishedLocations) {
+  Reopen();
+  ASSERT_TRUE(wal_->AppendSync("first").ok());
+  std::promise<RecordLocation> appended;
+  wal_->Append("second record", [&](Status s, RecordLocation where) {
+    EXPECT_TRUE(s.ok());
+    appended.set_value(where);
+  });
+  RecordLocation where = appended.get_future().get();
+
+  RecordLocation wrong_length = where;
+  wrong_length.length -= 1;
+  EXPECT_EQ(wal_->Read(wrong_length).status().code(), StatusCode::kDataLoss);
+  RecordLocation wrong_offset = where;
+  wrong_offset.offset += 1;
+  EXPECT_EQ(wal_->Read(wrong_offset).status().code(), StatusCode::kDataLoss);
+  RecordLocation past_end = where;
+  past_end.offset += 1 << 20;
+  EXPECT_EQ(wal_->Read(past_end).status().code(), StatusCode::kDataLoss);
+
+  // A flipped payload byte fails the checksum.
+  std::string path = SegPath(where.segment);
+  std::string bytes = ReadFileBytes(path);
+  bytes[where.offset + internal::kRecordHeaderSize] ^= 1;
+  WriteFileBytes(path, bytes);
+  EXPECT_EQ(wal_->Read(where).status().code(), StatusCode::kDataLoss);
+
+  RecordLocation gone = where;
+  gone.segment += 100;
+  EXPECT_EQ(wal_->Read(gone).status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(WalTest, RoundTripsExactBytes) {
   Reopen();
   std::vector<std::string> want = {"hello", "", std::string(1000, '\0'), Payload(0, 7)};
   for (const std::string& p : want) ASSERT_TRUE(wal_->AppendSync(p).ok());
   std::string a = "tenant-a", b = "\x0a\x03xyz";
   std::vector<std::string_view> pieces = {a, b};
-  std::atomic<uint64_t> seg{0};
-  wal_->Append(pieces, [&](Status s, uint64_t segment) {
+  std::promise<RecordLocation> appended;
+  wal_->Append(pieces, [&](Status s, RecordLocation where) {
     EXPECT_TRUE(s.ok()) << s.ToString();
-    seg = segment;
+    appended.set_value(where);
   });
   want.push_back(a + b);
+  RecordLocation last = appended.get_future().get();
+  EXPECT_EQ(last.segment, 1u);
+  EXPECT_EQ(last.length, (a + b).size());
+  auto read = wal_->Read(last);  // readable while the WAL is open
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(*read, a + b);
   wal_->Close();
-  EXPECT_EQ(seg.load(), 1u);
 
   Reopen();
   ASSERT_EQ(replayed_.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i) {
     EXPECT_EQ(replayed_[i].payload, want[i]) << i;
     EXPECT_EQ(replayed_[i].segment, 1u);
+    auto again = wal_->Read(replayed_[i].where);
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(*again, want[i]) << i;
   }
+  EXPECT_EQ(replayed_.back().where.offset, last.offset);
   EXPECT_EQ(wal_->replay_stats().records, want.size());
   EXPECT_EQ(wal_->replay_stats().segments, 1u);
   // Appends never continue a replayed segment.
@@ -116,7 +157,7 @@ TEST_F(WalTest, ConcurrentAppendsReplayInPerThreadOrder) {
         // Split into pieces; the buffers die right after Append returns.
         std::string head = p.substr(0, p.size() / 2), tail = p.substr(p.size() / 2);
         std::vector<std::string_view> pieces = {head, tail};
-        wal_->Append(pieces, [&](Status s, uint64_t) { s.ok() ? ++acked : ++failed; });
+        wal_->Append(pieces, [&](Status s, RecordLocation) { s.ok() ? ++acked : ++failed; });
       }
     });
   }
@@ -164,9 +205,9 @@ TEST_F(WalTest, RollsAtSegmentBytes) {
   for (int i = 0; i < 100; ++i) {
     std::promise<uint64_t> seg;
     wal_->Append(std::string(300, static_cast<char>('a' + i % 26)) + std::to_string(i),
-                 [&](Status s, uint64_t segment) {
+                 [&](Status s, RecordLocation where) {
                    EXPECT_TRUE(s.ok());
-                   seg.set_value(segment);
+                   seg.set_value(where.segment);
                  });
     acked_segment.push_back(seg.get_future().get());
   }
@@ -397,7 +438,7 @@ TEST_F(WalTest, OversizedRecordIsRejected) {
   std::string half(600, 'b');
   std::vector<std::string_view> pieces = {half, half};
   std::promise<Status> p;
-  wal_->Append(pieces, [&](Status st, uint64_t) { p.set_value(std::move(st)); });
+  wal_->Append(pieces, [&](Status st, RecordLocation) { p.set_value(std::move(st)); });
   EXPECT_EQ(p.get_future().get().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(wal_->AppendSync(std::string(1024, 'c')).ok());
   Reopen(o);
@@ -430,7 +471,7 @@ TEST_F(WalTest, DirectoryIsLockedWhileOpen) {
 
 TEST_F(WalTest, ReplayCallbackErrorFailsOpen) {
   WriteRecords(Opts(), 3);
-  auto r = Wal::Open(Opts(), [](uint64_t, std::string_view) { return Internal("boom"); });
+  auto r = Wal::Open(Opts(), [](RecordLocation, std::string_view) { return Internal("boom"); });
   EXPECT_EQ(r.status().code(), StatusCode::kInternal);
   EXPECT_NE(r.status().message().find("boom"), std::string_view::npos);
 }
@@ -440,7 +481,7 @@ TEST_F(WalTest, AppendAfterCloseFailsInline) {
   wal_->Close();
   wal_->Close();  // idempotent
   bool called = false;
-  wal_->Append("x", [&](Status s, uint64_t) {
+  wal_->Append("x", [&](Status s, RecordLocation) {
     called = true;
     EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
   });
@@ -461,7 +502,7 @@ TEST_P(SyncPolicyTest, ReplaysAfterCleanClose) {
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
-        wal_->Append(Payload(t, i), [&](Status s, uint64_t) {
+        wal_->Append(Payload(t, i), [&](Status s, RecordLocation) {
           EXPECT_TRUE(s.ok());
           ++acked;
         });

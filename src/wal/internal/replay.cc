@@ -151,7 +151,7 @@ class DirReplayer {
           reason = "unknown record type " + std::to_string(static_cast<int>(type));
         } else {
           std::string_view payload = typed.substr(1);
-          Status s = replay_(seg.number, payload);
+          Status s = replay_(RecordLocation{seg.number, offset, length}, payload);
           if (!s.ok()) return s.WithContext("wal replay of " + seg.path);
           ++out_.stats.records;
           out_.stats.bytes += payload.size();

@@ -60,12 +60,13 @@ inline std::string Payload(int thread, int i, size_t max_len = 1500) {
 struct Record {
   uint64_t segment;
   std::string payload;
+  RecordLocation where;
 };
 
 /// Opens a Wal, appending every replayed record to `out`.
 inline Result<std::unique_ptr<Wal>> OpenCollecting(const Options& opts, std::vector<Record>* out) {
-  return Wal::Open(opts, [out](uint64_t segment, std::string_view payload) {
-    out->push_back({segment, std::string(payload)});
+  return Wal::Open(opts, [out](RecordLocation where, std::string_view payload) {
+    out->push_back({where.segment, std::string(payload), where});
     return Status::OK();
   });
 }
