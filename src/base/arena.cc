@@ -17,6 +17,9 @@ char* Arena::AllocateSlow(size_t n) {
 }
 
 std::string_view Arena::Adopt(std::string buffer) {
+  // A short string may live inside the std::string object itself (small-string optimisation),
+  // and adopted_ moves its elements when it grows: copy those instead of adopting them.
+  if (buffer.size() < sizeof(std::string)) return Copy(buffer);
   bytes_used_ += buffer.capacity();
   adopted_.push_back(std::move(buffer));
   return adopted_.back();
