@@ -37,7 +37,7 @@ asan:
 fuzz: deps
 	cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
 	  -DCMAKE_CXX_COMPILER=clang++ -DVV_FUZZ=ON -DVV_BUILD_TESTS=OFF > /dev/null
-	cmake --build build-fuzz -j $(JOBS) --target otlp_proto_fuzz otlp_json_fuzz wal_replay_fuzz
+	cmake --build build-fuzz -j $(JOBS) --target otlp_proto_fuzz otlp_json_fuzz wal_replay_fuzz bloom_fuzz block_fuzz
 
 bench: bench-ingest bench-codec
 bench-codec: build

@@ -7,6 +7,10 @@
 
 namespace vivace {
 
+/// Maps signed to unsigned so that small magnitudes stay small varints: 0,-1,1,-2 → 0,1,2,3.
+inline uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+inline int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1)); }
+
 inline void PutFixed32(std::string* dst, uint32_t v) { dst->append(reinterpret_cast<const char*>(&v), 4); }
 inline void PutFixed64(std::string* dst, uint64_t v) { dst->append(reinterpret_cast<const char*>(&v), 8); }
 inline uint32_t DecodeFixed32(const char* p) {

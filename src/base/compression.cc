@@ -1,8 +1,11 @@
 #include "base/compression.h"
 
+#include <lz4.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
+#include <limits>
 #include <memory>
 
 #include "base/strings.h"
@@ -143,16 +146,82 @@ Result<std::string> Compress(Codec codec, std::string_view in) {
     case Codec::kNone: return std::string(in);
     case Codec::kGzip: return Deflate(in, 16 + 15);
     case Codec::kDeflate: return Deflate(in, 15);
-    case Codec::kZstd: {
-      std::string out;
-      out.resize(ZSTD_compressBound(in.size()));
-      size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 3);
-      if (ZSTD_isError(n)) return Internal(ZSTD_getErrorName(n));
-      out.resize(n);
-      return out;
-    }
+    case Codec::kZstd: return ZstdCompressLevel(in, 3);
   }
   return Internal("unknown codec");
+}
+
+std::string Lz4CompressBlock(std::string_view in) {
+  VV_CHECK(in.size() <= static_cast<size_t>(LZ4_MAX_INPUT_SIZE));
+  std::string out;
+  out.resize(LZ4_compressBound(static_cast<int>(in.size())));
+  int n = LZ4_compress_default(in.data(), out.data(), static_cast<int>(in.size()), static_cast<int>(out.size()));
+  VV_CHECK(n > 0);  // Cannot fail with a destination of LZ4_compressBound bytes.
+  out.resize(n);
+  return out;
+}
+
+Result<std::string> Lz4DecompressBlock(std::string_view in, size_t uncompressed_size) {
+  // Each LZ4 sequence of c match-length bytes yields at most 255*c + 18 bytes from c + 3 input
+  // bytes (literals are copied 1:1), so no block expands more than 255-fold.
+  constexpr size_t kMaxRatio = 255;
+  if (uncompressed_size > static_cast<size_t>(LZ4_MAX_INPUT_SIZE)) {
+    return InvalidArgument("LZ4 block size " + std::to_string(uncompressed_size) + " exceeds the LZ4 limit of " +
+                           std::to_string(LZ4_MAX_INPUT_SIZE) + " bytes");
+  }
+  if (in.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      uncompressed_size > in.size() * kMaxRatio) {
+    return InvalidArgument("LZ4 block of " + std::to_string(in.size()) + " bytes cannot decompress to " +
+                           std::to_string(uncompressed_size) + " bytes");
+  }
+  std::string out;
+  out.resize(uncompressed_size);
+  int n = LZ4_decompress_safe(in.data(), out.data(), static_cast<int>(in.size()), static_cast<int>(out.size()));
+  if (n < 0) {
+    return InvalidArgument("corrupt LZ4 block (or it decompresses to more than " + std::to_string(uncompressed_size) +
+                           " bytes)");
+  }
+  if (static_cast<size_t>(n) != uncompressed_size) {
+    return InvalidArgument("LZ4 block decompresses to " + std::to_string(n) + " bytes, expected " +
+                           std::to_string(uncompressed_size));
+  }
+  return out;
+}
+
+std::string ZstdCompressLevel(std::string_view in, int level) {
+  std::string out;
+  out.resize(ZSTD_compressBound(in.size()));
+  size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), level);
+  VV_CHECK(!ZSTD_isError(n));  // Levels are clamped and the destination is large enough.
+  out.resize(n);
+  return out;
+}
+
+Result<std::string> ZstdDecompressExact(std::string_view in, size_t uncompressed_size) {
+  if (in.empty()) return InvalidArgument("empty zstd block");
+  // Frames written by ZstdCompressLevel record their size: reject a mismatch before allocating.
+  unsigned long long first = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (first == ZSTD_CONTENTSIZE_ERROR) return InvalidArgument("corrupt zstd block: bad frame header");
+  if (first != ZSTD_CONTENTSIZE_UNKNOWN && first > uncompressed_size) {
+    return InvalidArgument("zstd block decompresses to at least " + std::to_string(first) + " bytes, expected " +
+                           std::to_string(uncompressed_size));
+  }
+  std::string out;
+  out.resize(uncompressed_size);
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (ctx == nullptr) return Internal("ZSTD_createDCtx failed");
+  size_t n = ZSTD_decompressDCtx(ctx.get(), out.data(), out.size(), in.data(), in.size());
+  if (ZSTD_isError(n)) {
+    if (ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall) {
+      return InvalidArgument("zstd block decompresses to more than " + std::to_string(uncompressed_size) + " bytes");
+    }
+    return InvalidArgument(std::string("corrupt zstd block: ") + ZSTD_getErrorName(n));
+  }
+  if (n != uncompressed_size) {
+    return InvalidArgument("zstd block decompresses to " + std::to_string(n) + " bytes, expected " +
+                           std::to_string(uncompressed_size));
+  }
+  return out;
 }
 
 }  // namespace vivace

@@ -1,0 +1,156 @@
+#pragma once
+// Blocks of format v1: immutable sets of whole traces, sorted by trace id, stored as a few
+// objects under "<tenant>/<block id>/": `data` (row groups + footer), `index` (row-group trace-id
+// ranges), `bloom-NNNN` (bloom filter shards over trace ids) and `meta.json`, written last: a
+// block exists once its meta exists. Byte layout: docs/formats/block_v1.md.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/mutex.h"
+#include "base/status.h"
+#include "blocks/bloom.h"
+#include "blocks/columns.h"
+#include "blocks/row_group.h"
+#include "io/object_store.h"
+#include "model/ids.h"
+#include "model/span_batch.h"
+
+namespace vivace::blocks {
+
+inline constexpr std::string_view kFormatName = "vivace-block-v1";
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr std::string_view kMetaName = "meta.json";
+inline constexpr std::string_view kDataName = "data";
+inline constexpr std::string_view kIndexName = "index";
+
+struct BlockMeta {
+  std::string block_id;  // a UUID, as Tempo's
+  std::string tenant;
+  uint32_t format_version = kFormatVersion;
+  uint64_t start_unix_nano = 0;  // earliest span start
+  uint64_t end_unix_nano = 0;    // latest span end
+  uint64_t total_traces = 0;
+  uint64_t total_spans = 0;
+  uint64_t data_bytes = 0;
+  uint64_t index_bytes = 0;
+  uint64_t bloom_bytes = 0;
+  uint32_t row_groups = 0;
+  uint32_t bloom_shards = 0;
+  double bloom_false_positive_rate = 0;
+  uint64_t footer_offset = 0;
+  uint64_t footer_bytes = 0;
+  uint32_t compaction_level = 0;
+  Compression compression = Compression::kZstd;
+  std::vector<DedicatedColumn> dedicated;
+  uint64_t created_unix_seconds = 0;
+
+  std::string prefix() const { return tenant + "/" + block_id + "/"; }
+  std::string key(std::string_view name) const { return prefix() + std::string(name); }
+  /// Total bytes of every object of the block (meta.json excluded).
+  uint64_t total_bytes() const { return data_bytes + index_bytes + bloom_bytes; }
+};
+
+std::string EncodeMetaJson(const BlockMeta& meta);
+/// Errors name what is wrong; unknown fields are ignored (newer writers may add some).
+Result<BlockMeta> ParseMetaJson(std::string_view json);
+/// "bloom-0007".
+std::string BloomShardName(uint32_t shard);
+/// A random (version 4) UUID.
+std::string NewBlockId();
+
+/// One row group as the index lists it.
+struct RowGroupEntry {
+  model::TraceId min_id;
+  model::TraceId max_id;
+  uint64_t offset = 0;  // in the data object
+  uint64_t length = 0;
+  uint32_t traces = 0;
+  uint32_t spans = 0;
+  uint64_t start_unix_nano = 0;
+  uint64_t end_unix_nano = 0;
+};
+
+std::string EncodeIndex(std::span<const RowGroupEntry> entries);
+Result<std::vector<RowGroupEntry>> ParseIndex(std::string_view bytes);
+
+struct BlockWriterOptions {
+  PageOptions page;
+  /// A row group is closed after the trace that brings it to this many spans.
+  uint32_t row_group_spans = 8192;
+  DedicatedOptions dedicated;
+  BloomParams bloom;
+  uint32_t compaction_level = 0;
+};
+
+/// Builds one block in memory (its encoded row groups) and writes it with Finish.
+class BlockWriter {
+ public:
+  BlockWriter(std::string tenant, BlockWriterOptions opts, std::string block_id = NewBlockId());
+
+  /// Spans `idx` of `src` form one trace (or part of one, merged with nothing: each id once per
+  /// block). Trace ids must be strictly increasing: InvalidArgument otherwise.
+  Status AddTrace(const model::SpanBatch& src, std::span<const uint32_t> idx);
+
+  /// Writes data, index and bloom shards, then meta.json. Nothing is visible before the meta:
+  /// an error leaves at most orphan objects without one. REQUIRES: at least one trace.
+  Result<BlockMeta> Finish(io::ObjectStore* store);
+
+  uint64_t spans() const { return spans_; }
+  uint64_t traces() const { return ids_.size(); }
+  /// Encoded bytes so far (the data object's size once finished, less the footer).
+  uint64_t data_bytes() const { return data_.size(); }
+
+ private:
+  void FlushRowGroup();
+
+  BlockWriterOptions opts_;
+  BlockMeta meta_;
+  RowGroupBuilder builder_;
+  bool dedicated_chosen_ = false;
+  std::string data_;
+  std::vector<RowGroupEntry> entries_;
+  std::vector<model::TraceId> ids_;
+  uint64_t spans_ = 0;
+};
+
+/// Reads one block. Thread-safe. Caches the index and bloom shards it has read.
+class BlockReader {
+ public:
+  BlockReader(io::ObjectStore* store, BlockMeta meta, ReadLimits limits = {});
+
+  const BlockMeta& meta() const { return meta_; }
+
+  /// Appends the spans of trace `id` to `out` (nothing if the block lacks it). Reads the bloom
+  /// shard and index once, then one row group. Errors name the block.
+  Status FindTrace(const model::TraceId& id, model::SpanBatch* out);
+
+  /// The row-group entries of the block.
+  Result<std::vector<RowGroupEntry>> Index();
+  /// Reads and decodes row group `i`.
+  Result<RowGroup> ReadRowGroup(size_t i);
+
+  /// Reads every object of the block and checks every checksum and structure: index, bloom
+  /// shards, footer, each row group fully decoded, and counts against the meta.
+  Status Verify();
+
+ private:
+  Status Error(const Status& s) const;
+  Result<bool> BloomMayContain(const model::TraceId& id);
+
+  io::ObjectStore* store_;
+  const BlockMeta meta_;
+  const ReadLimits limits_;
+  Mutex mu_;
+  std::shared_ptr<const std::vector<RowGroupEntry>> index_ VV_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<const BloomShard>> bloom_ VV_GUARDED_BY(mu_);
+};
+
+/// Lists the blocks of `tenant` (those with a meta.json), oldest first by start time.
+Result<std::vector<BlockMeta>> ListBlocks(io::ObjectStore* store, std::string_view tenant);
+
+}  // namespace vivace::blocks

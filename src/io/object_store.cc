@@ -1,0 +1,103 @@
+#include "io/object_store.h"
+
+#include <string>
+
+#include "io/internal/common.h"
+
+namespace vivace::io {
+
+namespace internal {
+
+bool IsTemporaryName(std::string_view name) {
+  constexpr size_t kSuffix = kTempMarker.size() + kTempRandomDigits;
+  if (name.size() <= kSuffix) return false;
+  std::string_view suffix = name.substr(name.size() - kSuffix);
+  if (!suffix.starts_with(kTempMarker)) return false;
+  for (char c : suffix.substr(kTempMarker.size())) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::string QuoteKey(std::string_view key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : key) {
+    auto b = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (b < 0x20 || b >= 0x7f) {
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+Status ObjectNotFound(std::string_view key, std::string_view where) {
+  std::string msg = "no object " + QuoteKey(key);
+  if (!where.empty()) {
+    msg += " (";
+    msg += where;
+    msg += ")";
+  }
+  return NotFound(std::move(msg));
+}
+
+Status CheckRange(std::string_view key, uint64_t offset, uint64_t length, uint64_t size) {
+  // Written to avoid overflowing offset + length.
+  if (offset <= size && length <= size - offset) return Status::OK();
+  return InvalidArgument("range of " + std::to_string(length) + " bytes at offset " +
+                         std::to_string(offset) + " is past the end of object " + QuoteKey(key) +
+                         " (" + std::to_string(size) + " bytes)");
+}
+
+}  // namespace internal
+
+namespace {
+
+Status BadKey(std::string_view key, std::string_view why) {
+  std::string msg = "invalid object key ";
+  msg += internal::QuoteKey(key);
+  msg += ": ";
+  msg += why;
+  return InvalidArgument(std::move(msg));
+}
+
+}  // namespace
+
+Status ValidateKey(std::string_view key) {
+  if (key.empty()) return BadKey(key, "empty");
+  if (key.size() > kMaxKeyBytes) {
+    // Do not put a huge key into the message.
+    return BadKey(key.substr(0, 64), "longer than " + std::to_string(kMaxKeyBytes) + " bytes");
+  }
+  if (key.find('\0') != std::string_view::npos) return BadKey(key, "contains a NUL byte");
+  if (key.find('\\') != std::string_view::npos) return BadKey(key, "contains a backslash");
+  if (key.front() == '/') return BadKey(key, "starts with '/'");
+  std::string_view rest = key;
+  for (;;) {
+    size_t slash = rest.find('/');
+    std::string_view segment = rest.substr(0, slash);
+    if (segment.empty()) return BadKey(key, "has an empty path segment");
+    if (segment == "." || segment == "..") return BadKey(key, "has a '.' or '..' path segment");
+    if (segment.size() > kMaxKeySegmentBytes) {
+      return BadKey(key, "has a path segment longer than " + std::to_string(kMaxKeySegmentBytes) +
+                             " bytes");
+    }
+    if (slash == std::string_view::npos) {
+      if (internal::IsTemporaryName(segment)) {
+        return BadKey(key, "ends like a temporary file (\".tmp.\" and 16 hex digits)");
+      }
+      return Status::OK();
+    }
+    rest.remove_prefix(slash + 1);
+  }
+}
+
+}  // namespace vivace::io

@@ -1,0 +1,96 @@
+#pragma once
+// ObjectStore: the flat key -> bytes storage that blocks live in. The interface stays within what
+// S3 offers (whole-object atomic puts, ranged gets, HEAD, prefix listing, idempotent deletes) so
+// that an S3 implementation can be added without changing callers.
+//
+// Implementations: NewMemoryStore() (tests), NewLocalStore() (a directory; see local_store.h),
+// FaultInjectingStore (tests; see fault_store.h).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace vivace::io {
+
+/// Longest key ValidateKey accepts, in bytes: S3's limit.
+inline constexpr size_t kMaxKeyBytes = 1024;
+/// Longest '/'-separated segment of a key, in bytes: NAME_MAX (255) minus the 21 bytes of the
+/// local store's temporary suffix ".tmp.<16 hex digits>".
+inline constexpr size_t kMaxKeySegmentBytes = 234;
+
+/// One object as List reports it.
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+
+  bool operator==(const ObjectInfo&) const = default;
+};
+
+/// A flat namespace of immutable-once-written byte strings. Keys are '/'-separated relative
+/// paths such as "tenant/blockid/meta.json" (see ValidateKey); every method rejects an invalid
+/// key with InvalidArgument before doing anything else.
+///
+/// Every implementation is thread-safe: any method may be called from any thread.
+///
+/// A key cannot name both an object and a "directory" of other objects: Put("a") fails with
+/// FailedPrecondition while "a/b" exists, and Put("a/b") while "a" exists. S3 would allow both;
+/// the local store cannot, and the memory store mirrors it so that tests see the same behaviour.
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  /// The whole object. NotFound if absent.
+  virtual Result<std::string> Get(std::string_view key) = 0;
+
+  /// Bytes [offset, offset + length) of the object. NotFound if absent. InvalidArgument unless
+  /// offset + length <= size (a zero length is fine at any offset <= size and returns "").
+  /// S3 is laxer (416 only when offset >= size, a truncated body when only the end is past it);
+  /// being strict makes a reader that computed a range from an index notice a truncated object
+  /// instead of silently getting fewer bytes. An S3 implementation must check the returned
+  /// Content-Range to give the same answer.
+  virtual Result<std::string> GetRange(std::string_view key, uint64_t offset,
+                                       uint64_t length) = 0;
+
+  /// Size of the object in bytes (HEAD). NotFound if absent.
+  virtual Result<uint64_t> Size(std::string_view key) = 0;
+
+  /// Creates or replaces the object. Atomic: a concurrent or later reader sees either no object
+  /// or the old one, or the whole new one, never a mix or a prefix. Durable when it returns OK
+  /// (the local store writes a temporary file, fdatasyncs it, renames it over the key and fsyncs
+  /// the directory). After an error the object is either unchanged or wholly replaced.
+  virtual Status Put(std::string_view key, std::string_view data) = 0;
+
+  /// Every object whose key starts with `prefix` ("" lists everything), sorted by key as
+  /// unsigned bytes, like S3 ListObjectsV2 without a delimiter. `prefix` need not be a valid
+  /// key ("tenant/" and "ten" are fine). Objects put or deleted concurrently may or may not be
+  /// included.
+  virtual Result<std::vector<ObjectInfo>> List(std::string_view prefix) = 0;
+
+  /// Removes the object. Deleting an absent key is OK (as in S3). Durable when it returns OK.
+  virtual Status Delete(std::string_view key) = 0;
+
+  /// Human-readable, for logs: "local:/path", "memory".
+  virtual std::string Describe() const = 0;
+};
+
+/// OK for a key every store accepts, otherwise InvalidArgument naming the (escaped) key. Rejects:
+/// empty keys; keys longer than kMaxKeyBytes; a leading '/'; empty segments ("a//b", "a/");
+/// "." and ".." segments; NUL bytes; backslashes; segments longer than kMaxKeySegmentBytes; and a
+/// last segment that looks like a local-store temporary ("<name>.tmp.<16 lowercase hex digits>"),
+/// which is reserved so that List and CleanupTemporaries can never mistake an object for one.
+Status ValidateKey(std::string_view key);
+
+/// A store held in memory, for tests. Describe() is "memory".
+std::unique_ptr<ObjectStore> NewMemoryStore();
+
+/// A store on the local directory `root` (created with missing parents if absent), one file per
+/// object at "<root>/<key>". Temporary files are "<key>.tmp.<16 hex digits>": List ignores them
+/// and LocalStore::CleanupTemporaries() removes those a crash left behind. Use LocalStore::Open
+/// (local_store.h) to get at CleanupTemporaries. Describe() is "local:<root>".
+Result<std::unique_ptr<ObjectStore>> NewLocalStore(std::string root);
+
+}  // namespace vivace::io
