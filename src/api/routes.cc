@@ -78,6 +78,19 @@ void RegisterTraceRoutes(Router* router, model::TraceSource* source) {
   });
 }
 
+void RegisterFlushRoute(Router* router, std::function<Status()> flush) {
+  router->Exact({"GET", "POST"}, "/flush", [flush](HttpRequest&&, HttpResponder respond) {
+    Status s = flush();
+    if (s.ok()) {
+      HttpResponse r;
+      r.status = 204;
+      respond(std::move(r));
+    } else {
+      respond(HttpResponse::Text(500, "flush failed: " + s.ToString() + "\n"));
+    }
+  });
+}
+
 void RegisterStatusRoutes(Router* router, BuildInfo info, MetricsRegistry* metrics, std::function<bool()> ready) {
   router->Exact({"GET"}, "/ready", [ready](HttpRequest&&, HttpResponder respond) {
     if (ready()) {

@@ -23,6 +23,10 @@ struct BuildInfo {
 
 /// GET /api/traces/<id> and /api/v2/traces/<id> (Tempo), tenant from X-Scope-OrgID.
 void RegisterTraceRoutes(Router* router, model::TraceSource* source);
+
+/// `GET|POST /flush` (as Tempo's ingester): cuts every live trace into blocks; 204 when done,
+/// 500 with the error otherwise. Runs on the HTTP thread that received it.
+void RegisterFlushRoute(Router* router, std::function<Status()> flush);
 /// GET /ready, /api/echo, /api/status/buildinfo, /metrics.
 void RegisterStatusRoutes(Router* router, BuildInfo info, MetricsRegistry* metrics, std::function<bool()> ready);
 /// POST /v1/traces (OTLP/HTTP).

@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <unordered_set>
-
 #include <algorithm>
+#include <map>
+#include <unordered_set>
 
 #include "base/clock.h"
 #include "base/coding.h"
@@ -43,6 +43,8 @@ Ingester::Ingester(IngesterOptions options, MetricsRegistry* metrics) : options_
                     [this] { return static_cast<double>(live_spans()); });
   metrics->AddGauge("vivace_ingester_live_bytes", "OTLP bytes of the live spans (held in the WAL).", {},
                     [this] { return static_cast<double>(live_bytes_.load()); });
+  blocks_written_ = metrics->GetCounter("vivace_ingester_blocks_flushed_total", "Blocks written from live traces.");
+  flush_failures_ = metrics->GetCounter("vivace_ingester_failed_flushes_total", "Flushes that failed (and are retried).");
   metrics->AddGauge("vivace_ingester_wal_pending_bytes", "Bytes queued for the WAL, not yet durable.", {},
                     [this] { return static_cast<double>(pending_bytes_.load()); });
 }
@@ -60,6 +62,13 @@ Result<std::unique_ptr<Ingester>> Ingester::Open(IngesterOptions options, Metric
             "segments) in {} ms",
             st.records, st.bytes, st.segments, ing->live_spans(), ing->live_traces(), st.truncated_bytes,
             st.corrupt_segments, (MonotonicNanos() - start) / 1000000);
+  {
+    MutexLock l(ing->flush_mu_);
+    ing->last_block_ns_ = MonotonicNanos();
+  }
+  if (ing->options_.store != nullptr && ing->options_.flush_check_period.count() > 0) {
+    ing->flusher_ = std::thread([raw = ing.get()] { raw->FlushLoop(); });
+  }
   return ing;
 }
 
@@ -96,6 +105,8 @@ void Ingester::Index(const model::SpanBatch& b, const wal::RecordLocation& where
   MutexLock lock(t->mu);
   auto batch_index = static_cast<uint32_t>(t->batches.size());
   uint64_t new_traces = 0;
+  uint64_t now = MonotonicNanos();
+  uint64_t bytes_per_span = b.size() == 0 ? 0 : otlp_bytes / b.size();
   for (size_t i = 0; i < b.size(); ++i) {
     auto [it, inserted] = t->traces.try_emplace(b.trace_id[i]);
     new_traces += inserted;
@@ -103,10 +114,12 @@ void Ingester::Index(const model::SpanBatch& b, const wal::RecordLocation& where
     lt.spans.push_back(SpanRef{batch_index, static_cast<uint32_t>(i)});
     lt.start_unix_nano = std::min(lt.start_unix_nano, b.start_unix_nano[i]);
     lt.end_unix_nano = std::max(lt.end_unix_nano, b.end_unix_nano[i]);
+    lt.last_append_ns = now;
+    lt.bytes += bytes_per_span;
   }
   live_traces_.fetch_add(new_traces, std::memory_order_relaxed);
   live_spans_.fetch_add(b.size(), std::memory_order_relaxed);
-  live_bytes_.fetch_add(otlp_bytes, std::memory_order_relaxed);
+  live_bytes_.fetch_add(bytes_per_span * b.size(), std::memory_order_relaxed);
   t->batches.push_back(where);
 }
 
@@ -200,7 +213,163 @@ Result<std::unique_ptr<model::SpanBatch>> Ingester::FindTrace(std::string_view t
   return out;
 }
 
+void Ingester::FlushLoop() {
+  for (;;) {
+    {
+      MutexLock l(stop_mu_);
+      stop_cv_.WaitFor(stop_mu_, options_.flush_check_period, [&]() VV_REQUIRES(stop_mu_) { return stopping_; });
+      if (stopping_) return;
+    }
+    Status s = Flush(false);
+    if (!s.ok()) log::Error("flush failed (will retry): {}", s.ToString());
+  }
+}
+
+Status Ingester::Flush(bool all) {
+  if (options_.store == nullptr) return FailedPrecondition("no block storage configured");
+  MutexLock flush_lock(flush_mu_);
+  if (closed_.load()) return FailedPrecondition("ingester is closed");
+  // Records appended before the roll are in segments below `first_new`.
+  VV_ASSIGN_OR_RETURN(uint64_t first_new, wal_->Roll());
+  uint64_t now = MonotonicNanos();
+  std::vector<std::pair<std::string, Tenant*>> tenants;
+  {
+    MutexLock l(tenants_mu_);
+    for (auto& [name, t] : tenants_) tenants.emplace_back(name, t.get());
+  }
+  Status result;
+  for (auto& [name, t] : tenants) {
+    Status s = FlushTenant(name, t, all, now);
+    if (!s.ok()) {
+      flush_failures_->Add();
+      if (result.ok()) result = s;
+    }
+  }
+  // Delete the WAL segments that no live span points into any more.
+  uint64_t keep_from = first_new;
+  for (auto& [name, t] : tenants) {
+    MutexLock l(t->mu);
+    for (const auto& [id, lt] : t->traces) {
+      for (const SpanRef& r : lt.spans) keep_from = std::min(keep_from, t->batches[r.batch].segment);
+    }
+  }
+  Status d = wal_->DeleteSegmentsBefore(keep_from);
+  if (!d.ok() && result.ok()) result = d;
+  return result;
+}
+
+Status Ingester::FlushTenant(const std::string& name, Tenant* t, bool all, uint64_t now) {
+  std::vector<CutTrace> cut;
+  std::vector<wal::RecordLocation> batches;  // a snapshot: the tenant's vector may grow meanwhile
+  auto ns = [](std::chrono::milliseconds d) { return static_cast<uint64_t>(d.count()) * 1000000ull; };
+  uint64_t cut_bytes = 0;
+  {
+    MutexLock l(t->mu);
+    for (const auto& [id, lt] : t->traces) {
+      if (!all && now - lt.last_append_ns < ns(options_.trace_idle_period)) continue;
+      cut.push_back(CutTrace{id, lt.spans, lt.bytes});
+      cut_bytes += lt.bytes;
+    }
+    batches = t->batches;
+  }
+  if (cut.empty()) return Status::OK();
+  if (!all && cut_bytes < options_.max_block_bytes && now - last_block_ns_ < ns(options_.max_block_duration)) {
+    return Status::OK();  // not due yet: let idle traces gather into a bigger block
+  }
+  std::sort(cut.begin(), cut.end(), [](const CutTrace& a, const CutTrace& b) { return a.id < b.id; });
+  for (size_t begin = 0; begin < cut.size();) {
+    size_t end = begin;
+    uint64_t bytes = 0;
+    while (end < cut.size() && (end == begin || bytes + cut[end].bytes <= options_.max_block_bytes)) {
+      bytes += cut[end++].bytes;
+    }
+    std::span<const CutTrace> part(cut.data() + begin, end - begin);
+    VV_RETURN_IF_ERROR(WriteBlock(name, part, batches));
+    // The block is committed: its spans leave the live set. Spans that arrived for these traces
+    // since they were chosen stay live (refs are only appended, so the cut ones are a prefix).
+    MutexLock l(t->mu);
+    uint64_t spans = 0, gone = 0, bytes_cut = 0;
+    for (const CutTrace& c : part) {
+      auto it = t->traces.find(c.id);
+      if (it == t->traces.end()) continue;
+      LiveTrace& lt = it->second;
+      spans += c.spans.size();
+      bytes_cut += c.bytes;
+      if (lt.spans.size() <= c.spans.size()) {
+        t->traces.erase(it);
+        ++gone;
+      } else {
+        lt.spans.erase(lt.spans.begin(), lt.spans.begin() + static_cast<ptrdiff_t>(c.spans.size()));
+        lt.bytes -= std::min(lt.bytes, c.bytes);
+      }
+    }
+    if (t->traces.empty()) t->batches.clear();  // no ref left into any batch
+    live_traces_.fetch_sub(gone, std::memory_order_relaxed);
+    live_spans_.fetch_sub(spans, std::memory_order_relaxed);
+    live_bytes_.fetch_sub(std::min(bytes_cut, live_bytes_.load()), std::memory_order_relaxed);
+    begin = end;
+  }
+  last_block_ns_ = now;
+  return Status::OK();
+}
+
+Status Ingester::WriteBlock(const std::string& tenant, std::span<const CutTrace> traces,
+                            const std::vector<wal::RecordLocation>& batches) {
+  // Decode each WAL record the traces point into, once.
+  std::map<uint32_t, std::unique_ptr<model::SpanBatch>> decoded;
+  for (const CutTrace& c : traces) {
+    for (const SpanRef& r : c.spans) decoded.try_emplace(r.batch);
+  }
+  for (auto& [index, batch] : decoded) {
+    if (index >= batches.size()) return Internal("live index refers to an unknown batch");
+    VV_ASSIGN_OR_RETURN(std::string record, wal_->Read(batches[index]));
+    batch = std::make_unique<model::SpanBatch>();
+    std::string_view kept = batch->arena.Adopt(std::move(record));  // the spans view these bytes
+    VV_ASSIGN_OR_RETURN(auto parts, DecodeWalPayload(kept));
+    VV_RETURN_IF_ERROR(otlp::DecodeProtoRequest(parts.second, options_.decode, batch.get()).WithContext("WAL record"));
+  }
+  blocks::BlockWriter writer(tenant, options_.block);
+  std::vector<uint32_t> idx;
+  for (const CutTrace& c : traces) {
+    idx.clear();
+    bool one_batch = true;
+    for (const SpanRef& r : c.spans) {
+      if (r.span >= decoded[r.batch]->size()) return Internal("live index out of step with its batch");
+      one_batch &= r.batch == c.spans[0].batch;
+      idx.push_back(r.span);
+    }
+    if (one_batch) {
+      VV_RETURN_IF_ERROR(writer.AddTrace(*decoded[c.spans[0].batch], idx));
+      continue;
+    }
+    model::SpanBatch merged;
+    model::SpanCopier copier(&merged);
+    uint32_t current = UINT32_MAX;
+    for (const SpanRef& r : c.spans) {
+      if (r.batch != current) copier.SetSource(decoded[current = r.batch].get());
+      copier.CopySpan(r.span);
+    }
+    for (uint32_t k = 0; k < idx.size(); ++k) idx[k] = k;
+    VV_RETURN_IF_ERROR(writer.AddTrace(merged, idx));
+  }
+  uint64_t start = MonotonicNanos();
+  VV_ASSIGN_OR_RETURN(blocks::BlockMeta meta, writer.Finish(options_.store));
+  blocks_written_->Add();
+  log::Info("flushed block {}/{}: {} traces, {} spans, {} bytes ({:.1f} B/span) in {} ms", tenant, meta.block_id,
+            meta.total_traces, meta.total_spans, meta.total_bytes(),
+            static_cast<double>(meta.total_bytes()) / static_cast<double>(std::max<uint64_t>(1, meta.total_spans)),
+            (MonotonicNanos() - start) / 1000000);
+  if (options_.on_block) options_.on_block(meta);
+  return Status::OK();
+}
+
 void Ingester::Close() {
+  {
+    MutexLock l(stop_mu_);
+    stopping_ = true;
+    stop_cv_.NotifyAll();
+  }
+  if (flusher_.joinable()) flusher_.join();
   if (closed_.exchange(true)) return;
   if (wal_) wal_->Close();
 }

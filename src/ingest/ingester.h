@@ -4,7 +4,10 @@
 // on Open, the WAL is replayed so that every acknowledged span is live again.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <thread>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -12,6 +15,8 @@
 
 #include "base/metrics.h"
 #include "base/mutex.h"
+#include "blocks/block.h"
+#include "io/object_store.h"
 #include "model/span_sink.h"
 #include "otlp/limits.h"
 #include "model/trace_source.h"
@@ -26,6 +31,22 @@ struct IngesterOptions {
   /// make memory grow without bound.
   uint64_t max_pending_wal_bytes = 256ull << 20;
   otlp::DecodeLimits decode;
+
+  /// Where cut traces are written as blocks; nullptr keeps everything live (and in the WAL).
+  io::ObjectStore* store = nullptr;
+  blocks::BlockWriterOptions block;
+  /// A trace is cut from the live set once no span has arrived for it for this long.
+  std::chrono::milliseconds trace_idle_period{10000};
+  /// Idle traces are written as soon as they add up to this many OTLP bytes...
+  uint64_t max_block_bytes = 100ull << 20;
+  /// ...or once this long has passed since the last block was written. One block never holds
+  /// more than max_block_bytes of traces: a larger cut becomes several blocks.
+  std::chrono::milliseconds max_block_duration{std::chrono::minutes(5)};
+  /// How often the background flusher looks for idle traces; 0 disables it (tests flush by hand).
+  std::chrono::milliseconds flush_check_period{10000};
+  /// Called after each block is committed (its meta.json written), before its traces leave
+  /// the live set.
+  std::function<void(const blocks::BlockMeta&)> on_block;
 };
 
 /// Thread-safe. Implements SpanSink (write path) and TraceSource (trace by ID).
@@ -38,7 +59,14 @@ class Ingester : public model::SpanSink, public model::TraceSource {
   Result<std::unique_ptr<model::SpanBatch>> FindTrace(std::string_view tenant, const model::TraceId& id,
                                                       uint64_t start_s, uint64_t end_s) override;
 
-  /// Waits for pending appends, then closes the WAL. Consume afterwards fails. Idempotent.
+  /// Cuts live traces into blocks: every trace when `all` (POST /flush), else the idle ones
+  /// (when they are due, see IngesterOptions). Then deletes the WAL segments no live trace
+  /// needs. Serialised with itself. A crash at any point loses nothing: traces leave the live
+  /// set and the WAL only after their block is committed.
+  Status Flush(bool all);
+
+  /// Stops the flusher, waits for pending appends, then closes the WAL. Consume afterwards
+  /// fails. Idempotent.
   void Close();
 
   const wal::ReplayStats& replay_stats() const { return wal_->replay_stats(); }
@@ -55,6 +83,15 @@ class Ingester : public model::SpanSink, public model::TraceSource {
     std::vector<SpanRef> spans;
     uint64_t start_unix_nano = UINT64_MAX;
     uint64_t end_unix_nano = 0;
+    uint64_t last_append_ns = 0;  // MonotonicNanos of the last span's arrival
+    uint64_t bytes = 0;           // approximate OTLP bytes of its spans
+  };
+  // A trace chosen for a block: the refs cut (a prefix of LiveTrace::spans: refs are only ever
+  // appended) and the WAL records they point into.
+  struct CutTrace {
+    model::TraceId id;
+    std::vector<SpanRef> spans;
+    uint64_t bytes = 0;
   };
   // The live state of one tenant. A batch is kept only as the location of its WAL record: the
   // decoded columns are dropped after indexing, and a lookup reads the record back (from the
@@ -71,6 +108,10 @@ class Ingester : public model::SpanSink, public model::TraceSource {
   // Indexes the spans of `batch`, whose OTLP encoding is the WAL record at `where`.
   void Index(const model::SpanBatch& batch, const wal::RecordLocation& where, uint64_t otlp_bytes);
   Status Replay(const wal::RecordLocation& where, std::string_view payload);
+  Status FlushTenant(const std::string& name, Tenant* t, bool all, uint64_t now) VV_REQUIRES(flush_mu_);
+  Status WriteBlock(const std::string& tenant, std::span<const CutTrace> traces,
+                    const std::vector<wal::RecordLocation>& batches);
+  void FlushLoop();
 
   IngesterOptions options_;
   std::unique_ptr<wal::Wal> wal_;
@@ -81,6 +122,14 @@ class Ingester : public model::SpanSink, public model::TraceSource {
   std::atomic<uint64_t> live_spans_{0};
   std::atomic<uint64_t> live_bytes_{0};
   std::atomic<bool> closed_{false};
+  Mutex flush_mu_;  // serialises Flush
+  uint64_t last_block_ns_ VV_GUARDED_BY(flush_mu_) = 0;
+  Mutex stop_mu_;
+  CondVar stop_cv_;
+  bool stopping_ VV_GUARDED_BY(stop_mu_) = false;
+  std::thread flusher_;
+  Counter* blocks_written_;
+  Counter* flush_failures_;
   Counter* spans_ingested_;
   Counter* bytes_ingested_;
   Counter* refused_backpressure_;

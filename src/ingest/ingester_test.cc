@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <future>
+#include <thread>
 
 #include "otlp/proto_encode.h"
 
@@ -46,9 +47,14 @@ class IngesterTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::unique_ptr<Ingester> Open() {
+  std::unique_ptr<Ingester> Open(io::ObjectStore* store = nullptr,
+                                 std::vector<blocks::BlockMeta>* written = nullptr) {
     IngesterOptions opts;
     opts.wal.dir = dir_.string();
+    opts.store = store;
+    opts.flush_check_period = std::chrono::milliseconds(0);  // flushed by hand
+    opts.trace_idle_period = std::chrono::milliseconds(300);
+    if (written != nullptr) opts.on_block = [written](const blocks::BlockMeta& m) { written->push_back(m); };
     auto ing = Ingester::Open(opts, &metrics_);
     EXPECT_TRUE(ing.ok()) << ing.status().ToString();
     return std::move(ing).value();
@@ -144,6 +150,75 @@ TEST_F(IngesterTest, WalPayloadRoundTrip) {
   EXPECT_EQ(parts->first, "tenant-x");
   EXPECT_EQ(parts->second, "otlp-bytes");
   EXPECT_FALSE(DecodeWalPayload("\x20short").ok());
+}
+
+TEST_F(IngesterTest, FlushWritesBlocksEmptiesTheLiveSetAndDeletesTheWal) {
+  auto store = io::NewMemoryStore();
+  std::vector<blocks::BlockMeta> written;
+  auto ing = Open(store.get(), &written);
+  ASSERT_TRUE(ConsumeSync(ing.get(), MakeBatch("t1", 1, 0, 3)).status.ok());
+  ASSERT_TRUE(ConsumeSync(ing.get(), MakeBatch("t1", 1, 3, 2)).status.ok());  // same trace, second batch
+  ASSERT_TRUE(ConsumeSync(ing.get(), MakeBatch("t1", 2, 0, 4)).status.ok());
+  ASSERT_TRUE(ConsumeSync(ing.get(), MakeBatch("t2", 1, 0, 1)).status.ok());
+  EXPECT_EQ(ing->live_spans(), 10u);
+
+  // Nothing is idle yet: a background-style flush keeps everything live.
+  ASSERT_TRUE(ing->Flush(false).ok());
+  EXPECT_TRUE(written.empty());
+  EXPECT_EQ(ing->live_spans(), 10u);
+
+  ASSERT_TRUE(ing->Flush(true).ok());
+  ASSERT_EQ(written.size(), 2u);  // one block per tenant
+  EXPECT_EQ(ing->live_spans(), 0u);
+  EXPECT_EQ(ing->live_traces(), 0u);
+  uint64_t spans = 0;
+  for (const auto& m : written) spans += m.total_spans;
+  EXPECT_EQ(spans, 10u);
+  for (const auto& m : written) {
+    blocks::BlockReader r(store.get(), m);
+    EXPECT_TRUE(r.Verify().ok());
+    if (m.tenant == "t1") {
+      model::SpanBatch got;
+      ASSERT_TRUE(r.FindTrace(Tid(1), &got).ok());
+      EXPECT_EQ(got.size(), 5u);  // both batches of the trace, merged
+    }
+  }
+  EXPECT_TRUE(ing->FindTrace("t1", Tid(1), 0, 0).value()->empty());  // no longer live
+
+  // Every segment holding flushed records is gone: a restart replays nothing.
+  ing.reset();
+  auto again = Open(store.get());
+  EXPECT_EQ(again->live_spans(), 0u);
+  EXPECT_EQ(again->replay_stats().records, 0u);
+}
+
+TEST_F(IngesterTest, IdleTracesAreCutOnceDueAndActiveOnesStayLive) {
+  auto store = io::NewMemoryStore();
+  std::vector<blocks::BlockMeta> written;
+  auto ing = Open(store.get(), &written);
+  ASSERT_TRUE(ConsumeSync(ing.get(), MakeBatch("t", 1, 0, 2)).status.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // trace 1 goes idle
+  ASSERT_TRUE(ConsumeSync(ing.get(), MakeBatch("t", 2, 0, 2)).status.ok());
+  // The idle trace is due only once max_block_duration passed (5 min) or it is big enough:
+  ASSERT_TRUE(ing->Flush(false).ok());
+  EXPECT_TRUE(written.empty());
+  ing.reset();
+
+  IngesterOptions opts;
+  opts.wal.dir = dir_.string();
+  opts.store = store.get();
+  opts.flush_check_period = std::chrono::milliseconds(0);
+  opts.trace_idle_period = std::chrono::milliseconds(300);
+  opts.max_block_duration = std::chrono::milliseconds(0);
+  opts.on_block = [&](const blocks::BlockMeta& m) { written.push_back(m); };
+  auto ing2 = Ingester::Open(opts, &metrics_).value();  // replayed traces count as just arrived
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));                // ...and go idle
+  ASSERT_TRUE(ConsumeSync(ing2.get(), MakeBatch("t", 3, 0, 2)).status.ok());  // fresh: stays live
+  ASSERT_TRUE(ing2->Flush(false).ok());
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_EQ(written[0].total_traces, 2u);
+  EXPECT_EQ(ing2->live_traces(), 1u);
+  EXPECT_FALSE(ing2->FindTrace("t", Tid(3), 0, 0).value()->empty());
 }
 
 }  // namespace

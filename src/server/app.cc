@@ -8,6 +8,9 @@
 #include "base/clock.h"
 #include "base/logging.h"
 #include "ingest/ingester.h"
+#include "io/object_store.h"
+#include "query/merged_source.h"
+#include "storage/blocklist.h"
 #include "receivers/otlp/otlp_receiver.h"
 
 #ifndef VIVACE_VERSION
@@ -50,7 +53,22 @@ Status App::Init() {
   io.wal.max_record_bytes = static_cast<uint32_t>(std::min<uint64_t>(max_request * 2 + (1 << 20), wal::kMaxRecordBytesLimit));
   io.max_pending_wal_bytes = c.ingester.max_pending_wal_bytes;
   io.decode.max_value_depth = c.limits.max_attribute_value_depth;
+
+  VV_ASSIGN_OR_RETURN(store_, io::NewLocalStore(c.storage.path + "/blocks"));
+  blocklist_ = std::make_unique<storage::Blocklist>(store_.get());
+  VV_RETURN_IF_ERROR(blocklist_->Poll().WithContext("listing blocks"));
+  io.store = store_.get();
+  VV_ASSIGN_OR_RETURN(io.block.page.compression, blocks::CompressionFromName(c.storage.block_compression));
+  io.block.row_group_spans = c.storage.block_row_group_spans;
+  io.block.bloom.false_positive_rate = c.storage.block_bloom_false_positive;
+  io.trace_idle_period = c.ingester.trace_idle_period;
+  io.max_block_bytes = c.ingester.max_block_bytes;
+  io.max_block_duration = c.ingester.max_block_duration;
+  io.flush_check_period = c.ingester.flush_check_period;
+  io.on_block = [this](const blocks::BlockMeta& meta) { blocklist_->Add(meta); };
   VV_ASSIGN_OR_RETURN(ingester_, ingest::Ingester::Open(io, &metrics_));
+  traces_ = std::make_unique<query::MergedTraceSource>(
+      std::vector<model::TraceSource*>{ingester_.get(), blocklist_.get()});
 
   receivers::OtlpReceiverOptions ro;
   ro.max_request_bytes = c.otlp.http_max_request_body_bytes;
@@ -63,7 +81,8 @@ Status App::Init() {
                                            "vivace-" + std::string(VIVACE_VERSION) + "-" VIVACE_REVISION, "",
                                            __DATE__ " " __TIME__},
                             &metrics_, [this] { return ready_.load(); });
-  api::RegisterTraceRoutes(router_.get(), ingester_.get());
+  api::RegisterTraceRoutes(router_.get(), traces_.get());
+  api::RegisterFlushRoute(router_.get(), [this] { return ingester_->Flush(true); });
 
   int threads = c.server.http_threads > 0 ? c.server.http_threads
                                           : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));

@@ -11,6 +11,15 @@
 namespace vivace::ingest {
 class Ingester;
 }
+namespace vivace::io {
+class ObjectStore;
+}
+namespace vivace::storage {
+class Blocklist;
+}
+namespace vivace::query {
+class MergedTraceSource;
+}
 namespace vivace::receivers {
 class OtlpReceiver;
 }
@@ -51,7 +60,10 @@ class App {
   Config config_;
   MetricsRegistry metrics_;
   std::atomic<bool> ready_{false};
+  std::unique_ptr<io::ObjectStore> store_;
+  std::unique_ptr<storage::Blocklist> blocklist_;
   std::unique_ptr<ingest::Ingester> ingester_;
+  std::unique_ptr<query::MergedTraceSource> traces_;
   std::unique_ptr<receivers::OtlpReceiver> otlp_;
   std::unique_ptr<api::Router> router_;
   std::unique_ptr<api::Router> otlp_router_;

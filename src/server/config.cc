@@ -96,6 +96,19 @@ Section::Handler Bytes(uint64_t* out, uint64_t min) {
   };
 }
 
+Section::Handler Fraction(double* out) {
+  return [out](const YAML::Node& n, const std::string& path) -> Status {
+    VV_ASSIGN_OR_RETURN(std::string s, Scalar(n, path));
+    char* end = nullptr;
+    double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != '\0' || !(v > 0) || v > 0.5) {
+      return Section::Error(n, path, "must be a number above 0 and at most 0.5");
+    }
+    *out = v;
+    return Status::OK();
+  };
+}
+
 Section::Handler Duration(std::chrono::milliseconds* out) {
   return [out](const YAML::Node& n, const std::string& path) -> Status {
     VV_ASSIGN_OR_RETURN(std::string s, Scalar(n, path));
@@ -186,10 +199,23 @@ Result<Config> ParseConfig(std::string_view yaml) {
                   .On("segment_size", Bytes(&c.storage.wal_segment_bytes, 1 << 20))
                   .Run();
             })
+            .On("block", [&](const YAML::Node& b, const std::string& bp) {
+              return Section(b, bp)
+                  .On("compression", String(&c.storage.block_compression))
+                  .On("row_group_spans", Int(&c.storage.block_row_group_spans, 64, 1 << 24))
+                  .On("bloom_filter_false_positive", Fraction(&c.storage.block_bloom_false_positive))
+                  .Run();
+            })
             .Run();
       })
       .On("ingester", [&](const YAML::Node& n, const std::string& p) {
-        return Section(n, p).On("max_pending_wal_bytes", Bytes(&c.ingester.max_pending_wal_bytes, 1 << 20)).Run();
+        return Section(n, p)
+            .On("max_pending_wal_bytes", Bytes(&c.ingester.max_pending_wal_bytes, 1 << 20))
+            .On("trace_idle_period", Duration(&c.ingester.trace_idle_period))
+            .On("max_block_bytes", Bytes(&c.ingester.max_block_bytes, 1 << 10))
+            .On("max_block_duration", Duration(&c.ingester.max_block_duration))
+            .On("flush_check_period", Duration(&c.ingester.flush_check_period))
+            .Run();
       })
       .On("distributor", [&](const YAML::Node& n, const std::string& p) {
         return Section(n, p)
@@ -241,6 +267,11 @@ Result<Config> ParseConfig(std::string_view yaml) {
     return InvalidArgument("storage.wal.sync: must be always, interval or none, not \"" + sync + "\"");
   }
   if (c.storage.wal_sync_interval.count() <= 0) return InvalidArgument("storage.wal.sync_interval: must be positive");
+  if (c.storage.block_compression != "zstd" && c.storage.block_compression != "lz4" &&
+      c.storage.block_compression != "none") {
+    return InvalidArgument("storage.block.compression: must be zstd, lz4 or none, not \"" + c.storage.block_compression +
+                           "\"");
+  }
   static const char* kLevels[] = {"debug", "info", "warn", "error"};
   bool level_ok = false;
   for (const char* l : kLevels) level_ok |= c.server.log_level == l;

@@ -23,9 +23,16 @@ struct Config {
     wal::SyncPolicy wal_sync = wal::SyncPolicy::kAlways;
     std::chrono::milliseconds wal_sync_interval{100};
     uint64_t wal_segment_bytes = 128ull << 20;
+    std::string block_compression = "zstd";
+    uint32_t block_row_group_spans = 8192;
+    double block_bloom_false_positive = 0.01;
   } storage;
   struct Ingester {
     uint64_t max_pending_wal_bytes = 256ull << 20;
+    std::chrono::milliseconds trace_idle_period{10000};
+    uint64_t max_block_bytes = 100ull << 20;
+    std::chrono::milliseconds max_block_duration{std::chrono::minutes(5)};
+    std::chrono::milliseconds flush_check_period{10000};
   } ingester;
   struct Otlp {
     bool grpc_enabled = true;
