@@ -1,6 +1,6 @@
 #pragma once
 // Sharded bloom filter over the trace ids of a block, so that a trace-by-id lookup reads one
-// small shard per block instead of the block's id index. Spec: src/blocks/bloom_format.md
+// small shard per block instead of the block's id index. Spec: docs/formats/block_v1.md ("Bloom filter shards")
 // (part of docs/formats/block_v1.md). Changing this file or bloom.cc changes the on-disk format.
 //
 // Serialized shard (all integers little-endian):
