@@ -4,7 +4,7 @@
 // server is SIGKILLed in the middle and restarted on the same data directory
 // while the writers keep going. Every acknowledged trace must then come back
 // with exactly its acknowledged spans, after the first crash, after a second
-// crash, and after a clean SIGTERM shutdown and restart.
+// crash, after a clean SIGTERM shutdown and restart, and from blocks after POST /flush.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -164,5 +164,19 @@ describe('kill -9 during load', () => {
     assert.equal(r.status, 200, `${r.status} ${r.body}`);
     recordAck(spans);
     await verifyAll('after a final write');
+  });
+
+  it('POST /flush moves every trace into blocks, which survive kill -9 and serve every trace', async () => {
+    const r = await fetch(`${server.httpUrl}/flush`, { method: 'POST' });
+    assert.equal(r.status, 204, await r.text());
+    assert.ok(await server.metric('vivace_ingester_blocks_flushed_total') >= 1, 'no block was written');
+    assert.equal(await server.metric('vivace_ingester_live_spans'), 0, 'spans are still live after the flush');
+    await verifyAll('after POST /flush');
+    const exit = await server.kill9();
+    assert.equal(exit.signal, 'SIGKILL');
+    await server.restart();
+    // The WAL behind the blocks is gone: nothing is replayed, every trace comes from a block.
+    assert.equal(await server.metric('vivace_ingester_live_spans'), 0, 'flushed spans were replayed from the WAL');
+    await verifyAll('after flush, kill -9 and restart');
   });
 });
