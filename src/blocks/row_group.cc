@@ -299,7 +299,7 @@ class Encoder {
     }
     if (dedicated != nullptr) {
       for (const auto& [key, i] : *dedicated) {
-        if (dedicated->empty() || !taken_[i]) I(DedicatedPresent(i)).push_back(0);
+        if (!taken_[i]) I(DedicatedPresent(i)).push_back(0);
       }
     }
     return generic;
@@ -373,9 +373,6 @@ std::vector<std::string> ColumnNames(std::span<const DedicatedColumn> dedicated)
 }
 
 std::vector<DedicatedColumn> ChooseDedicatedColumns(const SpanBatch& b, const DedicatedOptions& opts) {
-  struct Candidate {
-    uint64_t count = 0;
-  };
   auto choose = [&](DedicatedColumn::Owner owner, std::span<const Range> owners, uint32_t max) {
     std::map<std::pair<std::string_view, ValueKind>, uint64_t> counts;
     for (const Range& r : owners) {
@@ -660,7 +657,7 @@ class Decoder {
   static constexpr char kZeros[16] = {};
 
   // The dedicated columns holding a value for the next owner row (spans and resources only).
-  void Attributes(AttrOwner, DedicatedColumn::Owner dedicated_owner, bool with_dedicated) {
+  void CollectDedicated(DedicatedColumn::Owner dedicated_owner, bool with_dedicated) {
     present_.clear();
     if (!with_dedicated) return;
     for (size_t i = 0; i < dedicated_.size(); ++i) {
@@ -668,7 +665,7 @@ class Decoder {
     }
   }
 
-  // Attributes of one owner row: the dedicated values present for it (Attributes() above), then
+  // Attributes of one owner row: the dedicated values present for it (CollectDedicated), then
   // `generic` rows of the owner's generic table.
   Range FillAttributes(AttrOwner owner, uint32_t generic) {
     if (generic > cols_[AttrColumn(owner, kAKey)].size()) {
@@ -725,7 +722,7 @@ class Decoder {
       model::Resource x;
       x.schema_url = Str(kResourceSchemaUrl);
       x.dropped_attributes_count = U32(kResourceDropped);
-      Attributes(kOwnResource, DedicatedColumn::Owner::kResource, true);
+      CollectDedicated(DedicatedColumn::Owner::kResource, true);
       x.attributes = FillAttributes(kOwnResource, U32(kResourceAttrCount));
       b_.resources.push_back(x);
     }
@@ -739,7 +736,7 @@ class Decoder {
       x.version = Str(kScopeVersion);
       x.schema_url = Str(kScopeSchemaUrl);
       x.dropped_attributes_count = U32(kScopeDropped);
-      Attributes(kOwnScope, DedicatedColumn::Owner::kSpan, false);
+      CollectDedicated(DedicatedColumn::Owner::kSpan, false);
       x.attributes = FillAttributes(kOwnScope, U32(kScopeAttrCount));
       scope_rows_.push_back(x);
     }
@@ -825,7 +822,7 @@ class Decoder {
     row.dropped_attributes_count = U32(kSpanDroppedAttrs);
     row.dropped_events_count = U32(kSpanDroppedEvents);
     row.dropped_links_count = U32(kSpanDroppedLinks);
-    Attributes(kOwnSpan, DedicatedColumn::Owner::kSpan, true);
+    CollectDedicated(DedicatedColumn::Owner::kSpan, true);
     row.attributes = FillAttributes(kOwnSpan, U32(kSpanAttrCount));
     uint32_t events = U32(kSpanEventCount);
     if (events > cols_[kEventName].size()) Fail("event count exceeds its table");
@@ -836,7 +833,7 @@ class Decoder {
       x.time_unix_nano = row.start_unix_nano + static_cast<uint64_t>(UnZigZag(Int(kEventTime)));
       x.name = Str(kEventName);
       x.dropped_attributes_count = U32(kEventDropped);
-      Attributes(kOwnEvent, DedicatedColumn::Owner::kSpan, false);
+      CollectDedicated(DedicatedColumn::Owner::kSpan, false);
       x.attributes = FillAttributes(kOwnEvent, U32(kEventAttrCount));
       b_.events[row.events.first + e] = x;
     }
@@ -851,7 +848,7 @@ class Decoder {
       x.trace_state = Str(kLinkTraceState);
       x.flags = U32(kLinkFlags);
       x.dropped_attributes_count = U32(kLinkDropped);
-      Attributes(kOwnLink, DedicatedColumn::Owner::kSpan, false);
+      CollectDedicated(DedicatedColumn::Owner::kSpan, false);
       x.attributes = FillAttributes(kOwnLink, U32(kLinkAttrCount));
       b_.links[row.links.first + l] = x;
     }

@@ -182,30 +182,47 @@ Result<std::unique_ptr<model::SpanBatch>> Ingester::FindTrace(std::string_view t
     if (it == tenants_.end()) return out;
     t = it->second.get();
   }
-  MutexLock lock(t->mu);
-  auto it = t->traces.find(id);
-  if (it == t->traces.end()) return out;
-  const LiveTrace& lt = it->second;
-  // Overlap test with [start, end] in seconds; 0 leaves a side open.
-  if (start_s != 0 && lt.end_unix_nano < start_s * 1000000000ull) return out;
-  if (end_s != 0 && lt.start_unix_nano > end_s * 1000000000ull + 999999999ull) return out;
+  // Copy the trace's refs and record locations, then read the WAL without the lock: Index runs
+  // on the WAL writer thread, and a lookup must not stall every append behind its disk reads.
+  std::vector<SpanRef> refs;
+  std::vector<wal::RecordLocation> records;  // per distinct batch, in ref order
+  {
+    MutexLock lock(t->mu);
+    auto it = t->traces.find(id);
+    if (it == t->traces.end()) return out;
+    const LiveTrace& lt = it->second;
+    // Overlap test with [start, end] in seconds; 0 leaves a side open.
+    if (start_s != 0 && lt.end_unix_nano < start_s * 1000000000ull) return out;
+    if (end_s != 0 && lt.start_unix_nano > end_s * 1000000000ull + 999999999ull) return out;
+    refs = lt.spans;
+    for (size_t k = 0; k < refs.size(); ++k) {
+      if (k == 0 || refs[k].batch != refs[k - 1].batch) records.push_back(t->batches[refs[k].batch]);
+    }
+  }
   // Refs are in arrival order, so batches appear in increasing order: each source batch is
   // visited once and its resources and scopes are copied once.
   model::SpanCopier copier(out.get());
   std::unordered_set<model::SpanId, model::IdHash> seen;
-  seen.reserve(lt.spans.size());
-  uint32_t current = UINT32_MAX;
+  seen.reserve(refs.size());
   model::SpanBatch decoded;
   std::string record;
-  for (const SpanRef& ref : lt.spans) {
-    if (ref.batch != current) {
+  size_t next_record = 0;
+  bool skip = false;
+  for (size_t k = 0; k < refs.size(); ++k) {
+    const SpanRef& ref = refs[k];
+    if (k == 0 || ref.batch != refs[k - 1].batch) {
       decoded = model::SpanBatch();
-      VV_ASSIGN_OR_RETURN(record, wal_->Read(t->batches[ref.batch]));
+      auto read = wal_->Read(records[next_record++]);
+      // A flush that committed these spans to a block may have deleted the segment since the
+      // refs were copied; the block has them, and the merged read path asks the blocks too.
+      skip = !read.ok() && read.status().code() == StatusCode::kNotFound;
+      if (skip) continue;
+      VV_ASSIGN_OR_RETURN(record, std::move(read));
       VV_ASSIGN_OR_RETURN(auto parts, DecodeWalPayload(record));
       VV_RETURN_IF_ERROR(otlp::DecodeProtoRequest(parts.second, options_.decode, &decoded).WithContext("live batch"));
       copier.SetSource(&decoded);
-      current = ref.batch;
     }
+    if (skip) continue;
     if (ref.span >= decoded.size()) return Internal("live index out of step with its batch");
     if (!seen.insert(decoded.span_id[ref.span]).second) continue;  // duplicate span id: first wins
     copier.CopySpan(ref.span);
