@@ -216,65 +216,112 @@ Result<uint64_t> LocalStore::Size(std::string_view key) {
 
 Status LocalStore::Put(std::string_view key, std::string_view data) {
   VV_RETURN_IF_ERROR(ValidateKey(key));
-  for (int attempt = 0; attempt < kMaxPutAttempts; ++attempt) {
-    VV_ASSIGN_OR_RETURN(bool done, TryPut(key, data));
-    if (done) return Status::OK();
+  VV_ASSIGN_OR_RETURN(TempFile tmp, CreateTemp(key));
+  Status s = WriteAll(tmp.fd, data, tmp.path);
+  if (!s.ok()) {
+    AbandonTemp(key, tmp);
+    return s;
   }
-  return Unavailable("put " + PathOf(key) +
-                     ": its directory kept being removed by concurrent deletes");
+  return CommitTemp(key, tmp);
 }
 
-Result<bool> LocalStore::TryPut(std::string_view key, std::string_view data) {
-  VV_ASSIGN_OR_RETURN(bool parents_exist, CreateParents(key));
-  if (!parents_exist) return false;
-
-  std::string path = PathOf(key);
-  std::string tmp = path;
-  tmp += internal::kTempMarker;
-  tmp += RandomSuffix();
-  // Registered before the file exists, so CleanupTemporaries never sees it unregistered.
-  {
-    MutexLock lock(mu_);
-    in_flight_.insert(tmp);
+/// Streams an object into its temporary file; Commit renames it over the key.
+class LocalStore::Writer final : public ObjectWriter {
+ public:
+  Writer(LocalStore* store, std::string key, TempFile tmp) : store_(store), key_(std::move(key)), tmp_(std::move(tmp)) {}
+  ~Writer() override {
+    if (!done_) store_->AbandonTemp(key_, tmp_);
   }
-  auto forget = [&] {
-    MutexLock lock(mu_);
-    in_flight_.erase(tmp);
-  };
+  Status Append(std::string_view data) override {
+    if (done_) return FailedPrecondition("object writer for " + internal::QuoteKey(key_) + " is finished");
+    Status s = WriteAll(tmp_.fd, data, tmp_.path);
+    if (s.ok()) size_ += data.size();
+    return s;
+  }
+  Status Commit() override {
+    if (done_) return FailedPrecondition("object writer for " + internal::QuoteKey(key_) + " is finished");
+    done_ = true;
+    return store_->CommitTemp(key_, tmp_);
+  }
+  uint64_t size() const override { return size_; }
 
-  int raw = OpenRetrying(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (raw < 0) {
+ private:
+  LocalStore* store_;
+  std::string key_;
+  TempFile tmp_;
+  uint64_t size_ = 0;
+  bool done_ = false;
+};
+
+Result<std::unique_ptr<ObjectWriter>> LocalStore::NewWriter(std::string_view key) {
+  VV_RETURN_IF_ERROR(ValidateKey(key));
+  VV_ASSIGN_OR_RETURN(TempFile tmp, CreateTemp(key));
+  return std::unique_ptr<ObjectWriter>(new Writer(this, std::string(key), std::move(tmp)));
+}
+
+Result<LocalStore::TempFile> LocalStore::CreateTemp(std::string_view key) {
+  for (int attempt = 0; attempt < kMaxPutAttempts; ++attempt) {
+    VV_ASSIGN_OR_RETURN(bool parents_exist, CreateParents(key));
+    if (!parents_exist) continue;
+    TempFile tmp;
+    tmp.path = PathOf(key);
+    tmp.path += internal::kTempMarker;
+    tmp.path += RandomSuffix();
+    // Registered before the file exists, so CleanupTemporaries never sees it unregistered.
+    {
+      MutexLock lock(mu_);
+      in_flight_.insert(tmp.path);
+    }
+    tmp.fd = OpenRetrying(tmp.path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (tmp.fd >= 0) return tmp;
     int err = errno;
-    forget();
+    {
+      MutexLock lock(mu_);
+      in_flight_.erase(tmp.path);
+    }
     // ENOENT: a concurrent Delete removed the directory we created (unless that is the root,
     // which we never remove). EEXIST: the random name is taken. Both: try again.
-    if ((err == ENOENT && key.find('/') != std::string_view::npos) || err == EEXIST) return false;
-    if (err == ENOTDIR) return PrefixIsObject(key, tmp);
-    return IoError("create " + tmp, err);
+    if ((err == ENOENT && key.find('/') != std::string_view::npos) || err == EEXIST) continue;
+    if (err == ENOTDIR) return PrefixIsObject(key, tmp.path);
+    return IoError("create " + tmp.path, err);
   }
-  Fd fd(raw);
-  Status s = WriteAll(fd.get(), data, tmp);
-  if (s.ok() && ::fdatasync(fd.get()) != 0) s = IoError("fdatasync " + tmp, errno);
-  if (s.ok()) s = fd.Close(tmp);
-  if (int err = s.ok() ? RenameOver(tmp, path) : 0; err != 0) {
+  return Unavailable("put " + PathOf(key) + ": its directory kept being removed by concurrent deletes");
+}
+
+Status LocalStore::CommitTemp(std::string_view key, TempFile& tmp) {
+  Fd fd(std::exchange(tmp.fd, -1));
+  Status s;
+  if (::fdatasync(fd.get()) != 0) s = IoError("fdatasync " + tmp.path, errno);
+  if (s.ok()) s = fd.Close(tmp.path);
+  std::string path = PathOf(key);
+  if (int err = s.ok() ? RenameOver(tmp.path, path) : 0; err != 0) {
     if (err == EISDIR || err == ENOTEMPTY || err == EEXIST) {
       s = FailedPrecondition("cannot put " + internal::QuoteKey(key) + ": " + path +
                              " is a directory of other objects");
     } else {
-      s = IoError("rename " + tmp + " to " + path, err);
+      s = IoError("rename " + tmp.path + " to " + path, err);
     }
   }
   if (!s.ok()) {
-    ::unlink(tmp.c_str());  // best effort: CleanupTemporaries gets it otherwise
-    forget();
-    RemoveEmptyParents(key, /*removed_entry=*/true).IgnoreError();  // ones we may have created
+    AbandonTemp(key, tmp);
     return s;
   }
-  forget();
+  {
+    MutexLock lock(mu_);
+    in_flight_.erase(tmp.path);
+  }
   size_t slash = key.rfind('/');
-  VV_RETURN_IF_ERROR(
-      SyncDir(PathOf(slash == std::string_view::npos ? std::string_view() : key.substr(0, slash))));
-  return true;
+  return SyncDir(PathOf(slash == std::string_view::npos ? std::string_view() : key.substr(0, slash))).status();
+}
+
+void LocalStore::AbandonTemp(std::string_view key, TempFile& tmp) {
+  if (tmp.fd >= 0) ::close(std::exchange(tmp.fd, -1));
+  ::unlink(tmp.path.c_str());  // best effort: CleanupTemporaries gets it otherwise
+  {
+    MutexLock lock(mu_);
+    in_flight_.erase(tmp.path);
+  }
+  RemoveEmptyParents(key, /*removed_entry=*/true).IgnoreError();  // ones we may have created
 }
 
 Result<bool> LocalStore::CreateParents(std::string_view key) {

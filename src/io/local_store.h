@@ -36,6 +36,8 @@ class LocalStore final : public ObjectStore {
   Status Put(std::string_view key, std::string_view data) override;
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override;
   Status Delete(std::string_view key) override;
+  /// Streams into the temporary file; Commit does what Put does after writing.
+  Result<std::unique_ptr<ObjectWriter>> NewWriter(std::string_view key) override;
   std::string Describe() const override { return "local:" + root_; }
 
   /// Removes every temporary file under the root except those of this store's Puts in flight
@@ -47,12 +49,24 @@ class LocalStore final : public ObjectStore {
   const std::string& root() const { return root_; }
 
  private:
+  class Writer;
+  /// A temporary file being written, registered in in_flight_.
+  struct TempFile {
+    std::string path;
+    int fd = -1;
+  };
+
   explicit LocalStore(std::string root) : root_(std::move(root)) {}
 
   std::string PathOf(std::string_view key) const;
-  /// One attempt at Put; false (not an error) if a concurrent Delete removed a directory the
-  /// attempt needed, so that it should be retried.
-  Result<bool> TryPut(std::string_view key, std::string_view data);
+  /// Creates the temporary file of a put of `key` (and the missing parent directories),
+  /// retrying while concurrent Deletes remove the directories it creates.
+  Result<TempFile> CreateTemp(std::string_view key);
+  /// fdatasyncs and closes the file, renames it over the key and fsyncs the directory. On error
+  /// the temporary is abandoned.
+  Status CommitTemp(std::string_view key, TempFile& tmp);
+  /// Closes and removes the temporary file and the parent directories this leaves empty.
+  void AbandonTemp(std::string_view key, TempFile& tmp);
   /// Creates the missing parent directories of `key` and fsyncs the directories that gained an
   /// entry. False if a concurrent Delete removed one of them meanwhile.
   Result<bool> CreateParents(std::string_view key);

@@ -61,6 +61,32 @@ Status CheckRange(std::string_view key, uint64_t offset, uint64_t length, uint64
 
 namespace {
 
+class BufferedWriter final : public ObjectWriter {
+ public:
+  BufferedWriter(ObjectStore* store, std::string key) : store_(store), key_(std::move(key)) {}
+  Status Append(std::string_view data) override {
+    if (done_) return FailedPrecondition("object writer for " + internal::QuoteKey(key_) + " is finished");
+    buf_.append(data);
+    size_ += data.size();
+    return Status::OK();
+  }
+  Status Commit() override {
+    if (done_) return FailedPrecondition("object writer for " + internal::QuoteKey(key_) + " is finished");
+    done_ = true;
+    Status s = store_->Put(key_, buf_);
+    std::string().swap(buf_);
+    return s;
+  }
+  uint64_t size() const override { return size_; }
+
+ private:
+  ObjectStore* store_;
+  std::string key_;
+  std::string buf_;
+  uint64_t size_ = 0;
+  bool done_ = false;
+};
+
 Status BadKey(std::string_view key, std::string_view why) {
   std::string msg = "invalid object key ";
   msg += internal::QuoteKey(key);
@@ -98,6 +124,11 @@ Status ValidateKey(std::string_view key) {
     }
     rest.remove_prefix(slash + 1);
   }
+}
+
+Result<std::unique_ptr<ObjectWriter>> ObjectStore::NewWriter(std::string_view key) {
+  VV_RETURN_IF_ERROR(ValidateKey(key));
+  return std::unique_ptr<ObjectWriter>(new BufferedWriter(this, std::string(key)));
 }
 
 }  // namespace vivace::io

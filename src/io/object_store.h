@@ -30,6 +30,20 @@ struct ObjectInfo {
   bool operator==(const ObjectInfo&) const = default;
 };
 
+/// Builds one object from pieces appended in order (S3: a multipart upload), so that a large
+/// object need not be held in memory. Nothing is visible under the key before Commit, which has
+/// Put's atomicity and durability. Destroying an uncommitted writer discards what it wrote.
+/// Not thread-safe.
+class ObjectWriter {
+ public:
+  virtual ~ObjectWriter() = default;
+  virtual Status Append(std::string_view data) = 0;
+  /// Makes the object visible. The writer is finished afterwards, whatever the result.
+  virtual Status Commit() = 0;
+  /// Bytes appended so far.
+  virtual uint64_t size() const = 0;
+};
+
 /// A flat namespace of immutable-once-written byte strings. Keys are '/'-separated relative
 /// paths such as "tenant/blockid/meta.json" (see ValidateKey); every method rejects an invalid
 /// key with InvalidArgument before doing anything else.
@@ -72,6 +86,10 @@ class ObjectStore {
 
   /// Removes the object. Deleting an absent key is OK (as in S3). Durable when it returns OK.
   virtual Status Delete(std::string_view key) = 0;
+
+  /// A writer for the object `key`. The default buffers the pieces in memory and Puts them at
+  /// Commit; stores that can stream (the local store) override it.
+  virtual Result<std::unique_ptr<ObjectWriter>> NewWriter(std::string_view key);
 
   /// Human-readable, for logs: "local:/path", "memory".
   virtual std::string Describe() const = 0;

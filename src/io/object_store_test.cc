@@ -416,6 +416,41 @@ TEST_P(ObjectStoreTest, ConcurrentPutsAndDeletesOfSiblings) {
   }
 }
 
+TEST_P(ObjectStoreTest, AWriterMakesTheObjectVisibleOnlyAtCommit) {
+  VV_ASSERT_OK(store_->Put("t/b/data", "old"));
+  auto w = store_->NewWriter("t/b/data");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  std::string want;
+  for (int i = 0; i < 40; ++i) {
+    std::string piece = TestBytes(1000 + i * 997, i);
+    VV_ASSERT_OK((*w)->Append(piece));
+    want += piece;
+    if (i == 20) {
+      EXPECT_EQ(store_->Get("t/b/data").value(), "old");
+    }
+  }
+  EXPECT_EQ((*w)->size(), want.size());
+  EXPECT_EQ(Keys(store_->List("").value()), std::vector<std::string>{"t/b/data"});
+  VV_ASSERT_OK((*w)->Commit());
+  EXPECT_TRUE(store_->Get("t/b/data").value() == want);
+  EXPECT_EQ((*w)->Commit().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*w)->Append("x").code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_P(ObjectStoreTest, AnAbandonedWriterLeavesNothing) {
+  {
+    auto w = store_->NewWriter("t/b/data");
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    VV_ASSERT_OK((*w)->Append(TestBytes(5000, 1)));
+  }
+  EXPECT_EQ(Keys(store_->List("").value()), std::vector<std::string>{});
+  EXPECT_EQ(store_->Get("t/b/data").status().code(), StatusCode::kNotFound);
+  if (local()) {
+    EXPECT_EQ(Tree(root()), std::vector<std::string>{});
+  }
+  EXPECT_EQ(store_->NewWriter("bad//key").status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_P(ObjectStoreTest, DescribeNamesTheStore) {
   switch (GetParam()) {
     case Kind::kMemory: EXPECT_EQ(store_->Describe(), "memory"); break;
