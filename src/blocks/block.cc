@@ -103,16 +103,24 @@ std::string EncodeMetaJson(const BlockMeta& m) {
   auto names = ColumnNames(m.dedicated);
   for (size_t i = 0; i < names.size(); ++i) columns += (i ? "," : "") + Quoted(names[i]);
   columns += "]";
+  // Only compaction outputs and compacted markers have these, so level-0 metas stay as they were.
+  std::string compaction;
+  if (!m.compacted_from.empty()) {
+    compaction += ",\"compactedFrom\":[";
+    for (size_t i = 0; i < m.compacted_from.size(); ++i) compaction += (i ? "," : "") + Quoted(m.compacted_from[i]);
+    compaction += "]";
+  }
+  if (m.compacted_unix_seconds != 0) compaction += fmt::format(",\"compactedAt\":{}", m.compacted_unix_seconds);
   return fmt::format(
       "{{\"format\":\"{}\",\"formatVersion\":{},\"blockID\":{},\"tenantID\":{},"
       "\"startTime\":\"{}\",\"endTime\":\"{}\",\"startUnixNano\":\"{}\",\"endUnixNano\":\"{}\","
       "\"totalObjects\":{},\"totalSpans\":{},\"size\":{},\"indexBytes\":{},\"bloomBytes\":{},"
       "\"rowGroups\":{},\"bloomShards\":{},\"bloomFalsePositiveRate\":{},\"footerOffset\":{},\"footerSize\":{},"
-      "\"compactionLevel\":{},\"compression\":\"{}\",\"createdAt\":{},\"dedicatedColumns\":{},\"columns\":{}}}\n",
+      "\"compactionLevel\":{},\"compression\":\"{}\",\"createdAt\":{}{},\"dedicatedColumns\":{},\"columns\":{}}}\n",
       kFormatName, m.format_version, Quoted(m.block_id), Quoted(m.tenant), RFC3339(m.start_unix_nano),
       RFC3339(m.end_unix_nano), m.start_unix_nano, m.end_unix_nano, m.total_traces, m.total_spans, m.data_bytes,
       m.index_bytes, m.bloom_bytes, m.row_groups, m.bloom_shards, m.bloom_false_positive_rate, m.footer_offset,
-      m.footer_bytes, m.compaction_level, CompressionName(m.compression), m.created_unix_seconds, dedicated, columns);
+      m.footer_bytes, m.compaction_level, CompressionName(m.compression), m.created_unix_seconds, compaction, dedicated, columns);
 }
 
 Result<BlockMeta> ParseMetaJson(std::string_view json) {
@@ -192,6 +200,15 @@ Result<BlockMeta> ParseMetaJson(std::string_view json) {
     col.kind = *kind;
     m.dedicated.push_back(std::move(col));
   }
+  simdjson::dom::array from;
+  if (root["compactedFrom"].get_array().get(from) == simdjson::SUCCESS) {
+    for (simdjson::dom::element id : from) {
+      std::string_view v;
+      if (id.get_string().get(v) != simdjson::SUCCESS) return DataLoss("meta.json: \"compactedFrom\" holds a non-string");
+      m.compacted_from.emplace_back(v);
+    }
+  }
+  if (root["compactedAt"].error() == simdjson::SUCCESS) VV_RETURN_IF_ERROR(num("compactedAt", &m.compacted_unix_seconds));
   return m;
 }
 
@@ -250,30 +267,54 @@ Result<std::vector<RowGroupEntry>> ParseIndex(std::string_view bytes) {
 
 // ---------------------------------------------------------------------------------------------
 
-BlockWriter::BlockWriter(std::string tenant, BlockWriterOptions opts, std::string block_id) : opts_(std::move(opts)) {
+BlockWriter::BlockWriter(io::ObjectStore* store, std::string tenant, BlockWriterOptions opts, std::string block_id)
+    : store_(store), opts_(std::move(opts)) {
   meta_.block_id = std::move(block_id);
   meta_.tenant = std::move(tenant);
   meta_.compaction_level = opts_.compaction_level;
   meta_.compression = opts_.page.compression;
   meta_.bloom_false_positive_rate = opts_.bloom.false_positive_rate;
+  meta_.compacted_from = opts_.compacted_from;
   meta_.start_unix_nano = UINT64_MAX;
-  data_.assign(kDataMagic, sizeof(kDataMagic));
+  if (opts_.expected_traces > 0) bloom_ = std::make_unique<ShardedBloomBuilder>(opts_.expected_traces, opts_.bloom);
 }
 
-Status BlockWriter::AddTrace(const model::SpanBatch& src, std::span<const uint32_t> idx) {
-  if (idx.empty()) return Status::OK();
-  const model::TraceId& id = src.trace_id[idx[0]];
-  if (!ids_.empty() && !(ids_.back() < id)) {
-    return InvalidArgument("block writer: trace " + id.Hex() + " does not follow " + ids_.back().Hex());
+BlockWriter::~BlockWriter() = default;
+
+Status BlockWriter::Write(std::string_view bytes) {
+  if (!data_) {
+    auto w = store_->NewWriter(meta_.key(kDataName));
+    if (!w.ok()) return error_ = w.status();
+    data_ = std::move(*w);
+    if (Status s = data_->Append(std::string_view(kDataMagic, sizeof(kDataMagic))); !s.ok()) return error_ = s;
+    data_bytes_ = sizeof(kDataMagic);
   }
-  ids_.push_back(id);
-  spans_ += builder_.AddTrace(src, idx);
-  if (builder_.spans() >= opts_.row_group_spans) FlushRowGroup();
+  if (Status s = data_->Append(bytes); !s.ok()) return error_ = s;
+  data_bytes_ += bytes.size();
   return Status::OK();
 }
 
-void BlockWriter::FlushRowGroup() {
-  if (builder_.traces() == 0) return;
+Status BlockWriter::AddTrace(const model::SpanBatch& src, std::span<const uint32_t> idx) {
+  VV_RETURN_IF_ERROR(error_);
+  if (idx.empty()) return Status::OK();
+  const model::TraceId& id = src.trace_id[idx[0]];
+  if (traces_ > 0 && !(last_id_ < id)) {
+    return InvalidArgument("block writer: trace " + id.Hex() + " does not follow " + last_id_.Hex());
+  }
+  last_id_ = id;
+  ++traces_;
+  if (bloom_) {
+    bloom_->Add(id);
+  } else {
+    ids_.push_back(id);
+  }
+  spans_ += builder_.AddTrace(src, idx);
+  if (builder_.spans() >= opts_.row_group_spans) return FlushRowGroup();
+  return Status::OK();
+}
+
+Status BlockWriter::FlushRowGroup() {
+  if (builder_.traces() == 0) return Status::OK();
   RowGroup g = builder_.Take();
   if (!dedicated_chosen_) {
     // The first row group is the sample that decides the block's dedicated columns.
@@ -283,7 +324,7 @@ void BlockWriter::FlushRowGroup() {
   RowGroupEntry e;
   e.min_id = g.traces.front().id;
   e.max_id = g.traces.back().id;
-  e.offset = data_.size();
+  e.offset = data_bytes_ == 0 ? sizeof(kDataMagic) : data_bytes_;
   e.traces = static_cast<uint32_t>(g.traces.size());
   e.spans = static_cast<uint32_t>(g.spans.size());
   e.start_unix_nano = UINT64_MAX;
@@ -291,47 +332,54 @@ void BlockWriter::FlushRowGroup() {
     e.start_unix_nano = std::min(e.start_unix_nano, t.start_unix_nano);
     e.end_unix_nano = std::max(e.end_unix_nano, t.end_unix_nano);
   }
-  data_ += EncodeRowGroup(g, meta_.dedicated, opts_.page);
-  e.length = data_.size() - e.offset;
+  std::string bytes = EncodeRowGroup(g, meta_.dedicated, opts_.page);
+  e.length = bytes.size();
+  VV_RETURN_IF_ERROR(Write(bytes));
   meta_.start_unix_nano = std::min(meta_.start_unix_nano, e.start_unix_nano);
   meta_.end_unix_nano = std::max(meta_.end_unix_nano, e.end_unix_nano);
   entries_.push_back(e);
+  return Status::OK();
 }
 
-Result<BlockMeta> BlockWriter::Finish(io::ObjectStore* store) {
-  FlushRowGroup();
+Result<BlockMeta> BlockWriter::Finish() {
+  VV_RETURN_IF_ERROR(error_);
+  VV_RETURN_IF_ERROR(FlushRowGroup());
   if (entries_.empty()) return FailedPrecondition("block writer: no traces");
   BlockMeta& m = meta_;
-  m.total_traces = ids_.size();
+  m.total_traces = traces_;
   m.total_spans = spans_;
   m.row_groups = static_cast<uint32_t>(entries_.size());
   m.created_unix_seconds = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 
   std::string footer = EncodeFooter(m, entries_);
-  m.footer_offset = data_.size();
+  m.footer_offset = data_bytes_;
   m.footer_bytes = footer.size();
-  data_ += footer;
-  PutFixed32(&data_, static_cast<uint32_t>(footer.size()));
-  PutFixed32(&data_, crc32c::Mask(crc32c::Value(footer)));
-  data_.append(kDataMagic, sizeof(kDataMagic));
-  m.data_bytes = data_.size();
+  PutFixed32(&footer, static_cast<uint32_t>(m.footer_bytes));
+  PutFixed32(&footer, crc32c::Mask(crc32c::Value(std::string_view(footer).substr(0, m.footer_bytes))));
+  footer.append(kDataMagic, sizeof(kDataMagic));
+  VV_RETURN_IF_ERROR(Write(footer));
+  m.data_bytes = data_bytes_;
+  Status committed = data_->Commit();
+  data_.reset();
+  if (!committed.ok()) return error_ = committed;
 
   std::string index = EncodeIndex(entries_);
   m.index_bytes = index.size();
-  ShardedBloomBuilder bloom(ids_.size(), opts_.bloom);
-  for (const model::TraceId& id : ids_) bloom.Add(id);
-  m.bloom_shards = bloom.shards();
-
-  VV_RETURN_IF_ERROR(store->Put(m.key(kDataName), data_));
-  VV_RETURN_IF_ERROR(store->Put(m.key(kIndexName), index));
-  for (uint32_t s = 0; s < bloom.shards(); ++s) {
-    std::string shard = bloom.SerializeShard(s);
-    m.bloom_bytes += shard.size();
-    VV_RETURN_IF_ERROR(store->Put(m.key(BloomShardName(s)), shard));
+  if (!bloom_) {
+    bloom_ = std::make_unique<ShardedBloomBuilder>(ids_.size(), opts_.bloom);
+    for (const model::TraceId& id : ids_) bloom_->Add(id);
+    std::vector<model::TraceId>().swap(ids_);
   }
-  VV_RETURN_IF_ERROR(store->Put(m.key(kMetaName), EncodeMetaJson(m)));
-  std::string().swap(data_);
+  m.bloom_shards = bloom_->shards();
+
+  VV_RETURN_IF_ERROR(store_->Put(m.key(kIndexName), index));
+  for (uint32_t s = 0; s < bloom_->shards(); ++s) {
+    std::string shard = bloom_->SerializeShard(s);
+    m.bloom_bytes += shard.size();
+    VV_RETURN_IF_ERROR(store_->Put(m.key(BloomShardName(s)), shard));
+  }
+  VV_RETURN_IF_ERROR(store_->Put(m.key(kMetaName), EncodeMetaJson(m)));
   return m;
 }
 

@@ -48,6 +48,11 @@ struct BlockMeta {
   Compression compression = Compression::kZstd;
   std::vector<DedicatedColumn> dedicated;
   uint64_t created_unix_seconds = 0;
+  /// The blocks a compaction merged into this one ("compactedFrom"): once this block exists
+  /// they are superseded, even before they are marked compacted.
+  std::vector<std::string> compacted_from;
+  /// Set in meta.compacted.json only: when the block was marked compacted.
+  uint64_t compacted_unix_seconds = 0;
 
   std::string prefix() const { return tenant + "/" + block_id + "/"; }
   std::string key(std::string_view name) const { return prefix() + std::string(name); }
@@ -85,36 +90,55 @@ struct BlockWriterOptions {
   DedicatedOptions dedicated;
   BloomParams bloom;
   uint32_t compaction_level = 0;
+  /// Sizes the bloom filter up front (an upper bound is fine) so that trace ids need not be
+  /// kept until Finish: compaction knows the inputs' total. 0: keep the ids (16 bytes each) and
+  /// size the filter exactly.
+  uint64_t expected_traces = 0;
+  /// Blocks this one replaces (compaction inputs); recorded in the meta.
+  std::vector<std::string> compacted_from;
 };
 
-/// Builds one block in memory (its encoded row groups) and writes it with Finish.
+/// Writes one block, streaming the data object to the store row group by row group, so memory
+/// holds one row group (plus the trace ids when expected_traces is 0). Finish writes the index
+/// and bloom shards, then meta.json. Destroying an unfinished writer discards the data object.
 class BlockWriter {
  public:
-  BlockWriter(std::string tenant, BlockWriterOptions opts, std::string block_id = NewBlockId());
+  BlockWriter(io::ObjectStore* store, std::string tenant, BlockWriterOptions opts,
+              std::string block_id = NewBlockId());
+  ~BlockWriter();
 
   /// Spans `idx` of `src` form one trace (or part of one, merged with nothing: each id once per
-  /// block). Trace ids must be strictly increasing: InvalidArgument otherwise.
+  /// block). Trace ids must be strictly increasing: InvalidArgument otherwise. Errors of the
+  /// store (when a row group is written out) are returned too; the writer is then unusable.
   Status AddTrace(const model::SpanBatch& src, std::span<const uint32_t> idx);
 
-  /// Writes data, index and bloom shards, then meta.json. Nothing is visible before the meta:
-  /// an error leaves at most orphan objects without one. REQUIRES: at least one trace.
-  Result<BlockMeta> Finish(io::ObjectStore* store);
+  /// Writes the rest: last row group, footer, index, bloom shards, then meta.json. Nothing is
+  /// visible before the meta: an error leaves at most orphan objects without one.
+  /// REQUIRES: at least one trace.
+  Result<BlockMeta> Finish();
 
   uint64_t spans() const { return spans_; }
-  uint64_t traces() const { return ids_.size(); }
+  uint64_t traces() const { return traces_; }
   /// Encoded bytes so far (the data object's size once finished, less the footer).
-  uint64_t data_bytes() const { return data_.size(); }
+  uint64_t data_bytes() const { return data_bytes_; }
 
  private:
-  void FlushRowGroup();
+  Status FlushRowGroup();
+  Status Write(std::string_view bytes);
 
+  io::ObjectStore* store_;
   BlockWriterOptions opts_;
   BlockMeta meta_;
   RowGroupBuilder builder_;
   bool dedicated_chosen_ = false;
-  std::string data_;
+  std::unique_ptr<io::ObjectWriter> data_;
+  Status error_;  // sticky
+  uint64_t data_bytes_ = 0;
   std::vector<RowGroupEntry> entries_;
-  std::vector<model::TraceId> ids_;
+  std::vector<model::TraceId> ids_;  // when opts_.expected_traces == 0
+  std::unique_ptr<ShardedBloomBuilder> bloom_;  // when opts_.expected_traces > 0
+  model::TraceId last_id_;
+  uint64_t traces_ = 0;
   uint64_t spans_ = 0;
 };
 

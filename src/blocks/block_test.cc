@@ -18,9 +18,9 @@ using testing::RandomTraces;
 Result<BlockMeta> WriteBlock(const model::SpanBatch& b, io::ObjectStore* store, BlockWriterOptions opts = {}) {
   std::map<model::TraceId, std::vector<uint32_t>> traces;
   for (uint32_t i = 0; i < b.size(); ++i) traces[b.trace_id[i]].push_back(i);
-  BlockWriter w("tenant-a", opts);
+  BlockWriter w(store, "tenant-a", opts);
   for (const auto& [id, spans] : traces) VV_RETURN_IF_ERROR(w.AddTrace(b, spans));
-  return w.Finish(store);
+  return w.Finish();
 }
 
 // The spans of trace `id` in `b`, deduplicated.
@@ -102,7 +102,8 @@ TEST(BlockTest, WriterRejectsUnsortedTraces) {
   model::SpanBatch b = RandomTraces(13).Make(2, 3);
   std::map<model::TraceId, std::vector<uint32_t>> traces;
   for (uint32_t i = 0; i < b.size(); ++i) traces[b.trace_id[i]].push_back(i);
-  BlockWriter w("t", {});
+  auto store = io::NewMemoryStore();
+  BlockWriter w(store.get(), "t", {});
   ASSERT_TRUE(w.AddTrace(b, traces.rbegin()->second).ok());
   EXPECT_EQ(w.AddTrace(b, traces.begin()->second).code(), StatusCode::kInvalidArgument);
 }

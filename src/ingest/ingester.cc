@@ -345,7 +345,9 @@ Status Ingester::WriteBlock(const std::string& tenant, std::span<const CutTrace>
     VV_ASSIGN_OR_RETURN(auto parts, DecodeWalPayload(kept));
     VV_RETURN_IF_ERROR(otlp::DecodeProtoRequest(parts.second, options_.decode, batch.get()).WithContext("WAL record"));
   }
-  blocks::BlockWriter writer(tenant, options_.block);
+  blocks::BlockWriterOptions block_options = options_.block;
+  block_options.expected_traces = traces.size();
+  blocks::BlockWriter writer(options_.store, tenant, block_options);
   std::vector<uint32_t> idx;
   for (const CutTrace& c : traces) {
     idx.clear();
@@ -370,7 +372,7 @@ Status Ingester::WriteBlock(const std::string& tenant, std::span<const CutTrace>
     VV_RETURN_IF_ERROR(writer.AddTrace(merged, idx));
   }
   uint64_t start = MonotonicNanos();
-  VV_ASSIGN_OR_RETURN(blocks::BlockMeta meta, writer.Finish(options_.store));
+  VV_ASSIGN_OR_RETURN(blocks::BlockMeta meta, writer.Finish());
   blocks_written_->Add();
   log::Info("flushed block {}/{}: {} traces, {} spans, {} bytes ({:.1f} B/span) in {} ms", tenant, meta.block_id,
             meta.total_traces, meta.total_spans, meta.total_bytes(),

@@ -17,9 +17,9 @@ blocks::BlockMeta Write(io::ObjectStore* store, const std::string& tenant, const
                         size_t to) {
   std::map<model::TraceId, std::vector<uint32_t>> traces;
   for (uint32_t i = static_cast<uint32_t>(from); i < to; ++i) traces[b.trace_id[i]].push_back(i);
-  blocks::BlockWriter w(tenant, {});
+  blocks::BlockWriter w(store, tenant, {});
   for (const auto& [id, spans] : traces) EXPECT_TRUE(w.AddTrace(b, spans).ok());
-  auto meta = w.Finish(store);
+  auto meta = w.Finish();
   EXPECT_TRUE(meta.ok());
   return *meta;
 }
