@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <random>
+#include <set>
 
 #include "base/coding.h"
 #include "base/crc32c.h"
@@ -511,28 +513,62 @@ Status BlockReader::Verify() {
   return Status::OK();
 }
 
-Result<std::vector<BlockMeta>> ListBlocks(io::ObjectStore* store, std::string_view tenant) {
-  VV_ASSIGN_OR_RETURN(auto objects, store->List(std::string(tenant) + "/"));
-  std::vector<BlockMeta> out;
+Result<TenantListing> ListTenant(io::ObjectStore* store, std::string_view tenant) {
+  const std::string prefix = std::string(tenant) + "/";
+  VV_ASSIGN_OR_RETURN(auto objects, store->List(prefix));
+  // block id → which metas it has.
+  struct Found {
+    bool meta = false;
+    bool compacted = false;
+  };
+  std::map<std::string, Found, std::less<>> blocks;
   for (const io::ObjectInfo& o : objects) {
-    std::string_view key = o.key;
-    if (key.size() <= kMetaName.size() || key.substr(key.size() - kMetaName.size()) != kMetaName ||
-        key[key.size() - kMetaName.size() - 1] != '/') {
+    std::string_view rest = std::string_view(o.key).substr(prefix.size());
+    size_t slash = rest.find('/');
+    if (slash == std::string_view::npos || slash == 0) continue;  // tenant-level objects
+    Found& f = blocks[std::string(rest.substr(0, slash))];
+    std::string_view name = rest.substr(slash + 1);
+    if (name == kMetaName) f.meta = true;
+    if (name == kCompactedMetaName) f.compacted = true;
+  }
+  TenantListing out;
+  std::vector<BlockMeta> with_meta;
+  for (const auto& [id, f] : blocks) {
+    if (!f.meta && !f.compacted) {
+      out.orphans.push_back(id);
       continue;
     }
+    // A block with both metas was being marked compacted: it is compacted.
+    std::string key = prefix + id + "/" + std::string(f.compacted ? kCompactedMetaName : kMetaName);
     auto bytes = store->Get(key);
     if (!bytes.ok()) {
       if (bytes.status().code() == StatusCode::kNotFound) continue;  // deleted meanwhile
       return bytes.status();
     }
     auto meta = ParseMetaJson(*bytes);
-    if (!meta.ok()) return meta.status().WithContext(std::string(key));
-    out.push_back(std::move(*meta));
+    if (!meta.ok()) {
+      out.corrupt.emplace_back(key, meta.status());
+      continue;
+    }
+    if (meta->tenant != tenant || meta->block_id != id) {
+      out.corrupt.emplace_back(key, DataLoss("meta.json names another block: " + meta->tenant + "/" + meta->block_id));
+      continue;
+    }
+    (f.compacted ? out.compacted : with_meta).push_back(std::move(*meta));
   }
-  std::sort(out.begin(), out.end(), [](const BlockMeta& a, const BlockMeta& b) {
+  std::set<std::string, std::less<>> replaced;
+  for (const BlockMeta& m : with_meta) replaced.insert(m.compacted_from.begin(), m.compacted_from.end());
+  for (BlockMeta& m : with_meta) (replaced.count(m.block_id) ? out.superseded : out.live).push_back(std::move(m));
+  std::sort(out.live.begin(), out.live.end(), [](const BlockMeta& a, const BlockMeta& b) {
     return a.start_unix_nano != b.start_unix_nano ? a.start_unix_nano < b.start_unix_nano : a.block_id < b.block_id;
   });
   return out;
+}
+
+Result<std::vector<BlockMeta>> ListBlocks(io::ObjectStore* store, std::string_view tenant) {
+  VV_ASSIGN_OR_RETURN(TenantListing listing, ListTenant(store, tenant));
+  if (!listing.corrupt.empty()) return listing.corrupt[0].second.WithContext(listing.corrupt[0].first);
+  return std::move(listing.live);
 }
 
 }  // namespace vivace::blocks

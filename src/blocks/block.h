@@ -27,6 +27,9 @@ inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr std::string_view kMetaName = "meta.json";
 inline constexpr std::string_view kDataName = "data";
 inline constexpr std::string_view kIndexName = "index";
+/// A compacted (or expired) block's meta, renamed: readers ignore the block; it is deleted after
+/// compacted_block_retention.
+inline constexpr std::string_view kCompactedMetaName = "meta.compacted.json";
 
 struct BlockMeta {
   std::string block_id;  // a UUID, as Tempo's
@@ -174,7 +177,25 @@ class BlockReader {
   std::vector<std::shared_ptr<const BloomShard>> bloom_ VV_GUARDED_BY(mu_);
 };
 
-/// Lists the blocks of `tenant` (those with a meta.json), oldest first by start time.
+/// What one listing of a tenant's objects finds.
+struct TenantListing {
+  /// Blocks with a meta.json that are neither compacted nor superseded: what readers use.
+  /// Oldest first by start time.
+  std::vector<BlockMeta> live;
+  /// Blocks with a meta.json that a live block's compactedFrom names: a compaction committed its
+  /// output but was interrupted before marking its inputs compacted.
+  std::vector<BlockMeta> superseded;
+  /// Blocks with a meta.compacted.json (with compacted_unix_seconds set).
+  std::vector<BlockMeta> compacted;
+  /// Block ids with objects but neither meta: a write in progress, or one a crash interrupted.
+  std::vector<std::string> orphans;
+  /// Metas that do not parse: "<tenant>/<block id>/<name>: <error>". The blocks are left alone.
+  std::vector<std::pair<std::string, Status>> corrupt;
+};
+Result<TenantListing> ListTenant(io::ObjectStore* store, std::string_view tenant);
+
+/// The live blocks of `tenant` (see TenantListing), oldest first by start time. An unparseable
+/// meta is an error naming it.
 Result<std::vector<BlockMeta>> ListBlocks(io::ObjectStore* store, std::string_view tenant);
 
 }  // namespace vivace::blocks

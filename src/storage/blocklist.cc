@@ -4,6 +4,8 @@
 #include <set>
 #include <unordered_set>
 
+#include "base/logging.h"
+
 namespace vivace::storage {
 
 Status Blocklist::Poll() {
@@ -15,7 +17,10 @@ Status Blocklist::Poll() {
   }
   std::map<std::string, std::vector<blocks::BlockMeta>> found;
   for (const std::string& tenant : tenants) {
-    VV_ASSIGN_OR_RETURN(found[tenant], blocks::ListBlocks(store_, tenant));
+    VV_ASSIGN_OR_RETURN(blocks::TenantListing listing, blocks::ListTenant(store_, tenant));
+    // One unreadable meta must not hide every other block: leave that block out, loudly.
+    for (const auto& [key, status] : listing.corrupt) log::Error("blocklist: skipping {}: {}", key, status.ToString());
+    found[tenant] = std::move(listing.live);
   }
   MutexLock l(mu_);
   for (auto& [tenant, readers] : tenants_) {
@@ -41,6 +46,14 @@ Status Blocklist::Poll() {
 void Blocklist::Add(const blocks::BlockMeta& meta) {
   MutexLock l(mu_);
   tenants_[meta.tenant].try_emplace(meta.block_id, std::make_shared<blocks::BlockReader>(store_, meta));
+}
+
+void Blocklist::Remove(std::string_view tenant, std::string_view block_id) {
+  MutexLock l(mu_);
+  auto it = tenants_.find(tenant);
+  if (it == tenants_.end()) return;
+  auto b = it->second.find(block_id);
+  if (b != it->second.end()) it->second.erase(b);
 }
 
 std::vector<blocks::BlockMeta> Blocklist::Blocks(std::string_view tenant) const {
@@ -87,7 +100,11 @@ Result<std::unique_ptr<model::SpanBatch>> Blocklist::FindTrace(std::string_view 
   std::unordered_set<model::SpanId, model::IdHash> seen;
   for (const auto& r : readers) {
     model::SpanBatch found;
-    VV_RETURN_IF_ERROR(r->FindTrace(id, &found));
+    Status s = r->FindTrace(id, &found);
+    // A block removed since the last poll (compacted or expired by another process) holds
+    // nothing we lack: its replacement is in the list, or will be at the next poll.
+    if (s.code() == StatusCode::kNotFound) continue;
+    VV_RETURN_IF_ERROR(s);
     if (found.empty()) continue;
     copier.SetSource(&found);
     for (size_t i = 0; i < found.size(); ++i) {

@@ -23,6 +23,8 @@ class Blocklist : public model::TraceSource {
   Status Poll();
   /// Adds a block this process has just written (without waiting for a poll).
   void Add(const blocks::BlockMeta& meta);
+  /// Drops a block this process has just marked compacted or expired.
+  void Remove(std::string_view tenant, std::string_view block_id);
 
   /// Every span of the trace in the tenant's blocks whose time range overlaps [start_s, end_s]
   /// (0 = open) and whose bloom filter may hold it; spans found in several blocks (late spans,
@@ -38,7 +40,7 @@ class Blocklist : public model::TraceSource {
   io::ObjectStore* store_;
   mutable Mutex mu_;
   // tenant → block id → reader
-  std::map<std::string, std::map<std::string, std::shared_ptr<blocks::BlockReader>>, std::less<>> tenants_
+  std::map<std::string, std::map<std::string, std::shared_ptr<blocks::BlockReader>, std::less<>>, std::less<>> tenants_
       VV_GUARDED_BY(mu_);
 };
 
