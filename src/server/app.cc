@@ -11,6 +11,7 @@
 #include "io/object_store.h"
 #include "query/merged_source.h"
 #include "storage/blocklist.h"
+#include "storage/compactor.h"
 #include "receivers/otlp/otlp_receiver.h"
 
 #ifndef VIVACE_VERSION
@@ -66,6 +67,29 @@ Status App::Init() {
   io.max_block_duration = c.ingester.max_block_duration;
   io.flush_check_period = c.ingester.flush_check_period;
   io.on_block = [this](const blocks::BlockMeta& meta) { blocklist_->Add(meta); };
+  Every(c.storage.blocklist_poll, [this] {
+    if (Status s = blocklist_->Poll(); !s.ok()) log::Error("blocklist poll: {}", s.ToString());
+  });
+  if (c.compactor.enabled) {
+    storage::CompactorOptions co;
+    auto seconds = [](std::chrono::milliseconds d) { return static_cast<uint64_t>(d.count() / 1000); };
+    co.compaction_window_seconds = seconds(c.compactor.compaction_window);
+    co.block_retention_seconds = seconds(c.compactor.block_retention);
+    co.compacted_block_retention_seconds = seconds(c.compactor.compacted_block_retention);
+    co.max_block_bytes = c.compactor.max_block_bytes;
+    co.max_compaction_objects = c.compactor.max_compaction_objects;
+    co.min_input_blocks = c.compactor.min_input_blocks;
+    co.max_input_blocks = c.compactor.max_input_blocks;
+    for (const auto& [tenant, o] : c.overrides) {
+      if (o.block_retention) co.tenant_block_retention_seconds[tenant] = seconds(*o.block_retention);
+    }
+    co.block = io.block;
+    compactor_ = std::make_unique<storage::Compactor>(store_.get(), co, blocklist_.get(), &metrics_);
+    Every(c.compactor.compaction_cycle, [this] {
+      // Errors are logged and counted by the compactor; the next cycle retries.
+      compactor_->RunOnce(NowUnixNanos() / 1000000000).status().IgnoreError();
+    });
+  }
   VV_ASSIGN_OR_RETURN(ingester_, ingest::Ingester::Open(io, &metrics_));
   traces_ = std::make_unique<query::MergedTraceSource>(
       std::vector<model::TraceSource*>{ingester_.get(), blocklist_.get()});
@@ -131,10 +155,28 @@ void App::Stop() {
   if (grpc_) grpc_->Stop();
   if (otlp_http_) otlp_http_->Stop();
   if (http_) http_->Stop();
+  {
+    MutexLock l(loops_mu_);
+    loops_stopping_ = true;
+    loops_cv_.NotifyAll();
+  }
+  for (std::thread& t : loops_) t.join();  // a compaction in progress finishes first
   if (ingester_) ingester_->Close();
   otlp_http_.reset();
   http_.reset();
   log::Info("stopped");
+}
+
+void App::Every(std::chrono::milliseconds period, std::function<void()> fn) {
+  loops_.emplace_back([this, period, fn = std::move(fn)] {
+    for (;;) {
+      {
+        MutexLock l(loops_mu_);
+        if (loops_cv_.WaitFor(loops_mu_, period, [this]() VV_REQUIRES(loops_mu_) { return loops_stopping_; })) return;
+      }
+      fn();
+    }
+  });
 }
 
 uint16_t App::http_port() const { return http_ ? http_->port() : 0; }

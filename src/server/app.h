@@ -3,9 +3,14 @@
 // listeners, and drains them in order on Stop.
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include "base/metrics.h"
+#include "base/mutex.h"
 #include "server/config.h"
 
 namespace vivace::ingest {
@@ -16,6 +21,7 @@ class ObjectStore;
 }
 namespace vivace::storage {
 class Blocklist;
+class Compactor;
 }
 namespace vivace::query {
 class MergedTraceSource;
@@ -56,12 +62,19 @@ class App {
  private:
   explicit App(Config config);
   Status Init();
+  /// Runs `fn` every `period` on its own thread until Stop.
+  void Every(std::chrono::milliseconds period, std::function<void()> fn);
 
   Config config_;
   MetricsRegistry metrics_;
   std::atomic<bool> ready_{false};
   std::unique_ptr<io::ObjectStore> store_;
   std::unique_ptr<storage::Blocklist> blocklist_;
+  std::unique_ptr<storage::Compactor> compactor_;
+  Mutex loops_mu_;
+  CondVar loops_cv_;
+  bool loops_stopping_ VV_GUARDED_BY(loops_mu_) = false;
+  std::vector<std::thread> loops_;
   std::unique_ptr<ingest::Ingester> ingester_;
   std::unique_ptr<query::MergedTraceSource> traces_;
   std::unique_ptr<receivers::OtlpReceiver> otlp_;

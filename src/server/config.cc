@@ -206,6 +206,7 @@ Result<Config> ParseConfig(std::string_view yaml) {
                   .On("bloom_filter_false_positive", Fraction(&c.storage.block_bloom_false_positive))
                   .Run();
             })
+            .On("blocklist_poll", Duration(&c.storage.blocklist_poll))
             .Run();
       })
       .On("ingester", [&](const YAML::Node& n, const std::string& p) {
@@ -215,6 +216,50 @@ Result<Config> ParseConfig(std::string_view yaml) {
             .On("max_block_bytes", Bytes(&c.ingester.max_block_bytes, 1 << 10))
             .On("max_block_duration", Duration(&c.ingester.max_block_duration))
             .On("flush_check_period", Duration(&c.ingester.flush_check_period))
+            .Run();
+      })
+      .On("compactor", [&](const YAML::Node& n, const std::string& p) {
+        return Section(n, p)
+            .On("disabled", [&](const YAML::Node& d, const std::string& dp) {
+              bool disabled = false;
+              VV_RETURN_IF_ERROR(Bool(&disabled)(d, dp));
+              c.compactor.enabled = !disabled;
+              return Status::OK();
+            })
+            .On("compaction", [&](const YAML::Node& cn, const std::string& cp) {
+              return Section(cn, cp)
+                  .On("compaction_cycle", Duration(&c.compactor.compaction_cycle))
+                  .On("compaction_window", Duration(&c.compactor.compaction_window))
+                  .On("block_retention", Duration(&c.compactor.block_retention))
+                  .On("compacted_block_retention", Duration(&c.compactor.compacted_block_retention))
+                  .On("max_block_bytes", Bytes(&c.compactor.max_block_bytes, 1 << 10))
+                  .On("max_compaction_objects", Int(&c.compactor.max_compaction_objects, 1, UINT64_MAX))
+                  .On("min_input_blocks", Int(&c.compactor.min_input_blocks, 2, 64))
+                  .On("max_input_blocks", Int(&c.compactor.max_input_blocks, 2, 64))
+                  .Run();
+            })
+            .Run();
+      })
+      .On("overrides", [&](const YAML::Node& n, const std::string& p) {
+        return Section(n, p)
+            .On("per_tenant", [&](const YAML::Node& t, const std::string& tp) -> Status {
+              if (!t || t.IsNull()) return Status::OK();
+              if (!t.IsMap()) return Section::Error(t, tp, "must be a mapping of tenant ids");
+              for (const auto& kv : t) {
+                std::string tenant = kv.first.as<std::string>();
+                Config::TenantOverrides& o = c.overrides[tenant];
+                VV_RETURN_IF_ERROR(
+                    Section(kv.second, tp + "." + tenant)
+                        .On("compaction", [&](const YAML::Node& cn, const std::string& cp) {
+                          std::chrono::milliseconds retention{0};
+                          Status s = Section(cn, cp).On("block_retention", Duration(&retention)).Run();
+                          if (s.ok() && cn["block_retention"]) o.block_retention = retention;
+                          return s;
+                        })
+                        .Run());
+              }
+              return Status::OK();
+            })
             .Run();
       })
       .On("distributor", [&](const YAML::Node& n, const std::string& p) {
@@ -272,6 +317,13 @@ Result<Config> ParseConfig(std::string_view yaml) {
     return InvalidArgument("storage.block.compression: must be zstd, lz4 or none, not \"" + c.storage.block_compression +
                            "\"");
   }
+  if (c.compactor.max_input_blocks < c.compactor.min_input_blocks) {
+    return InvalidArgument("compactor.compaction.max_input_blocks: must be at least min_input_blocks");
+  }
+  if (c.compactor.compaction_cycle.count() <= 0 || c.compactor.compaction_window.count() < 1000) {
+    return InvalidArgument("compactor.compaction: compaction_cycle must be positive and compaction_window at least 1s");
+  }
+  if (c.storage.blocklist_poll.count() <= 0) return InvalidArgument("storage.blocklist_poll: must be positive");
   static const char* kLevels[] = {"debug", "info", "warn", "error"};
   bool level_ok = false;
   for (const char* l : kLevels) level_ok |= c.server.log_level == l;

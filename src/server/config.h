@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "base/status.h"
@@ -26,6 +28,8 @@ struct Config {
     std::string block_compression = "zstd";
     uint32_t block_row_group_spans = 8192;
     double block_bloom_false_positive = 0.01;
+    /// How often the blocklist re-lists the store (to see blocks other processes wrote).
+    std::chrono::milliseconds blocklist_poll{std::chrono::minutes(5)};
   } storage;
   struct Ingester {
     uint64_t max_pending_wal_bytes = 256ull << 20;
@@ -34,6 +38,23 @@ struct Config {
     std::chrono::milliseconds max_block_duration{std::chrono::minutes(5)};
     std::chrono::milliseconds flush_check_period{10000};
   } ingester;
+  /// Tempo's `compactor.compaction` block.
+  struct Compactor {
+    bool enabled = true;
+    std::chrono::milliseconds compaction_cycle{std::chrono::seconds(30)};
+    std::chrono::milliseconds compaction_window{std::chrono::hours(1)};
+    std::chrono::milliseconds block_retention{std::chrono::hours(14 * 24)};
+    std::chrono::milliseconds compacted_block_retention{std::chrono::hours(1)};
+    uint64_t max_block_bytes = 100ull << 30;
+    uint64_t max_compaction_objects = 6'000'000;
+    uint32_t min_input_blocks = 2;
+    uint32_t max_input_blocks = 4;
+  } compactor;
+  /// Per-tenant settings: `overrides.per_tenant.<tenant>.compaction.block_retention`.
+  struct TenantOverrides {
+    std::optional<std::chrono::milliseconds> block_retention;
+  };
+  std::map<std::string, TenantOverrides, std::less<>> overrides;
   struct Otlp {
     bool grpc_enabled = true;
     std::string grpc_endpoint = "0.0.0.0:4317";

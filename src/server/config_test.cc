@@ -48,6 +48,53 @@ limits:
   EXPECT_EQ(c->limits.max_attribute_value_depth, 8u);
 }
 
+TEST(ConfigTest, CompactorRetentionAndTenantOverrides) {
+  auto c = ParseConfig(R"(
+storage:
+  blocklist_poll: 30s
+compactor:
+  compaction:
+    compaction_window: 2h
+    block_retention: 48h
+    compacted_block_retention: 10m
+    max_block_bytes: 10GiB
+    max_compaction_objects: 1000
+    max_input_blocks: 8
+    compaction_cycle: 1m
+overrides:
+  per_tenant:
+    team-a:
+      compaction:
+        block_retention: 24h
+    team-b: {}
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->storage.blocklist_poll, std::chrono::seconds(30));
+  EXPECT_TRUE(c->compactor.enabled);
+  EXPECT_EQ(c->compactor.compaction_window, std::chrono::hours(2));
+  EXPECT_EQ(c->compactor.block_retention, std::chrono::hours(48));
+  EXPECT_EQ(c->compactor.compacted_block_retention, std::chrono::minutes(10));
+  EXPECT_EQ(c->compactor.max_block_bytes, 10ull << 30);
+  EXPECT_EQ(c->compactor.max_compaction_objects, 1000u);
+  EXPECT_EQ(c->compactor.max_input_blocks, 8u);
+  EXPECT_EQ(c->compactor.compaction_cycle, std::chrono::minutes(1));
+  ASSERT_EQ(c->overrides.size(), 2u);
+  EXPECT_EQ(c->overrides.at("team-a").block_retention, std::chrono::hours(24));
+  EXPECT_FALSE(c->overrides.at("team-b").block_retention.has_value());
+
+  auto d = ParseConfig("");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->compactor.block_retention, std::chrono::hours(336));  // Tempo's default
+  EXPECT_EQ(d->storage.blocklist_poll, std::chrono::minutes(5));
+
+  auto bad = ParseConfig("overrides:\n  per_tenant:\n    t:\n      compaction:\n        retention: 1h\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("overrides.per_tenant.t.compaction.retention (line 5)"), std::string_view::npos)
+      << bad.status().ToString();
+  EXPECT_FALSE(ParseConfig("compactor:\n  compaction:\n    min_input_blocks: 5\n    max_input_blocks: 3\n").ok());
+  EXPECT_FALSE(ParseConfig("compactor:\n  disabled: true\n")->compactor.enabled);
+}
+
 TEST(ConfigTest, UnknownKeysNameKeyAndLine) {
   auto c = ParseConfig("server:\n  http_listen: :1\n  htp_threads: 3\n");
   ASSERT_FALSE(c.ok());
