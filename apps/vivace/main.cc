@@ -1,4 +1,4 @@
-// vivace: the whole backend in one binary. Subcommands: serve, version, config check.
+// vivace: the whole backend in one binary. Subcommands: serve, version, config check, blocks.
 #include <CLI/CLI.hpp>
 
 #include <malloc.h>
@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "base/logging.h"
+#include "blocks_cmd.h"
 #include "server/app.h"
 #include "server/config.h"
 
@@ -92,7 +93,14 @@ int main(int argc, char** argv) {
   auto* check = config_cmd->add_subcommand("check", "Validate a config file; names the offending key and line");
   check->add_option("file", check_file, "Config file")->required();
 
-  CLI11_PARSE(cli, argc, argv);
+  vivace::cli::BlocksCommand blocks(&cli);
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and succeeds; any other parse error is a usage error.
+    return cli.exit(e) == 0 ? 0 : 2;
+  }
 
   if (cli.got_subcommand("version")) {
     std::printf("vivace %s (Tempo API %s)\n", std::string(vivace::server::VivaceVersion()).c_str(),
@@ -108,6 +116,7 @@ int main(int argc, char** argv) {
     std::printf("%s: OK\n", check_file.c_str());
     return 0;
   }
+  if (blocks.parsed()) return blocks.Run();
   if (serve->parsed()) {
     return Serve(config_file, Config{}, [&](Config& c) {
       if (!data_dir.empty()) c.storage.path = data_dir;

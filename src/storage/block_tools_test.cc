@@ -85,20 +85,22 @@ TEST_F(BlockToolsTest, ListShowsEveryBlockWithItsCounts) {
   EXPECT_EQ(Words(Lines(text).at(0)).at(0), "TENANT");
   for (const blocks::BlockMeta* m : {&a1_, &a2_, &b1_}) {
     std::vector<std::string> w = Words(LineWith(text, m->block_id));
-    ASSERT_GE(w.size(), 8u) << text;
+    ASSERT_GE(w.size(), 9u) << text;
     EXPECT_EQ(w[0], m->tenant);
     EXPECT_EQ(w[1], m->block_id);
-    EXPECT_EQ(w[2], "0");  // compaction level
-    EXPECT_EQ(w[5], std::to_string(m->total_traces));
-    EXPECT_EQ(w[6], std::to_string(m->total_spans));
-    EXPECT_EQ(w[7], std::to_string(m->row_groups));
+    EXPECT_EQ(w[2], "live");
+    EXPECT_EQ(w[3], "0");  // compaction level
+    EXPECT_EQ(w[6], std::to_string(m->total_traces));
+    EXPECT_EQ(w[7], std::to_string(m->total_spans));
+    EXPECT_EQ(w[8], std::to_string(m->row_groups));
     EXPECT_GT(m->row_groups, 1u);
   }
   std::vector<std::string> total = Words(Lines(text).back());
-  ASSERT_GE(total.size(), 9u);
+  ASSERT_GE(total.size(), 8u);
   EXPECT_EQ(total[0], "total");
   EXPECT_EQ(total[1], "3");
-  EXPECT_EQ(total[6], std::to_string(a1_.total_spans + a2_.total_spans + b1_.total_spans));
+  EXPECT_EQ(total[2], "live");
+  EXPECT_EQ(total[7], std::to_string(a1_.total_spans + a2_.total_spans + b1_.total_spans));
 
   std::ostringstream only_b;
   ASSERT_TRUE(ListBlocksReport(store_.get(), "b", only_b).ok());
@@ -276,7 +278,7 @@ TEST_F(BlockToolsTest, CorruptMetaIsReportedNotSkipped) {
   EXPECT_EQ(LineWith(out.str(), "a/" + a1_.block_id),
             "CORRUPT a/" + a1_.block_id + ": meta.json is not a JSON object");
   EXPECT_EQ(LineWith(out.str(), "b/" + a2_.block_id),
-            "CORRUPT b/" + a2_.block_id + ": meta.json names block a/" + a2_.block_id);
+            "CORRUPT b/" + a2_.block_id + ": meta.json names another block: a/" + a2_.block_id);
   EXPECT_EQ(LineWith(out.str(), "a/" + a2_.block_id), "OK a/" + a2_.block_id);
 
   // list shows the good blocks and names the bad ones.
@@ -284,7 +286,7 @@ TEST_F(BlockToolsTest, CorruptMetaIsReportedNotSkipped) {
   s = ListBlocksReport(store_.get(), "a", listed);
   EXPECT_EQ(s.code(), StatusCode::kDataLoss);
   EXPECT_NE(s.message().find(a1_.block_id), std::string_view::npos);
-  EXPECT_EQ(Words(LineWith(listed.str(), a2_.block_id)).at(6), std::to_string(a2_.total_spans));
+  EXPECT_EQ(Words(LineWith(listed.str(), a2_.block_id)).at(7), std::to_string(a2_.total_spans));
   EXPECT_NE(LineWith(listed.str(), "CORRUPT a/" + a1_.block_id), "");
 
   // inspect and dump name the block instead of reading around it.
@@ -296,6 +298,67 @@ TEST_F(BlockToolsTest, CorruptMetaIsReportedNotSkipped) {
   EXPECT_EQ(s.code(), StatusCode::kDataLoss);
   EXPECT_NE(s.message().find(a1_.block_id), std::string_view::npos);
   EXPECT_TRUE(DumpTrace(store_.get(), "a", batch_.trace_id.back(), a2_.block_id, ignored).ok());
+}
+
+TEST_F(BlockToolsTest, ToolsKnowCompactedSupersededAndOrphanBlocks) {
+  // a1 marked compacted as the compactor does; a2 superseded by a block whose compactedFrom
+  // names it (a compaction interrupted before marking its input); an orphan being written.
+  blocks::BlockMeta marked = a1_;
+  marked.compacted_unix_seconds = 1700000000;
+  ASSERT_TRUE(
+      store_->Put(a1_.key(blocks::kCompactedMetaName), blocks::EncodeMetaJson(marked)).ok());
+  ASSERT_TRUE(store_->Delete(a1_.key(blocks::kMetaName)).ok());
+  std::map<model::TraceId, std::vector<uint32_t>> traces;
+  for (uint32_t i = 0; i < batch_.size(); ++i) traces[batch_.trace_id[i]].push_back(i);
+  blocks::BlockWriterOptions opts;
+  opts.compaction_level = 1;
+  opts.compacted_from = {a2_.block_id};
+  blocks::BlockWriter w(store_.get(), "a", opts);
+  for (const auto& [id, spans] : traces) ASSERT_TRUE(w.AddTrace(batch_, spans).ok());
+  auto merged = w.Finish();
+  ASSERT_TRUE(merged.ok());
+  ASSERT_TRUE(store_->Put("a/orphan-block/data", "partial").ok());
+
+  std::ostringstream listed;
+  ASSERT_TRUE(ListBlocksReport(store_.get(), "a", listed).ok());
+  EXPECT_EQ(Words(LineWith(listed.str(), a1_.block_id)).at(2), "compacted") << listed.str();
+  EXPECT_EQ(Words(LineWith(listed.str(), a2_.block_id)).at(2), "superseded");
+  std::vector<std::string> w3 = Words(LineWith(listed.str(), merged->block_id));
+  EXPECT_EQ(w3.at(2), "live");
+  EXPECT_EQ(w3.at(3), "1");
+  std::vector<std::string> total = Words(LineWith(listed.str(), "total "));
+  EXPECT_EQ(total.at(1), "1");  // live blocks only
+  EXPECT_EQ(total.at(7), std::to_string(merged->total_spans));
+  EXPECT_NE(LineWith(listed.str(), "orphans").find("a/orphan-block"), std::string::npos);
+
+  // inspect shows the state.
+  std::ostringstream inspected;
+  ASSERT_TRUE(InspectBlock(store_.get(), "a", a1_.block_id, inspected).ok());
+  EXPECT_NE(LineWith(inspected.str(), "state").find("compacted, marked compacted"),
+            std::string::npos)
+      << inspected.str();
+  ASSERT_TRUE(InspectBlock(store_.get(), "a", merged->block_id, inspected).ok());
+  EXPECT_NE(inspected.str().find("compacted from " + a2_.block_id), std::string::npos);
+
+  // verify skips the compacted block (its objects may go any time) unless it is named.
+  FlipByte(store_.get(), a1_.key(blocks::kIndexName), 20);
+  std::ostringstream verified;
+  EXPECT_TRUE(VerifyBlocks(store_.get(), {.tenant = "a"}, verified).ok()) << verified.str();
+  EXPECT_EQ(LineWith(verified.str(), a1_.block_id), "");
+  EXPECT_EQ(Lines(verified.str()).back(), "2 blocks checked, 0 failed");
+  EXPECT_EQ(VerifyBlocks(store_.get(), {.block_id = a1_.block_id}, verified).code(),
+            StatusCode::kDataLoss);
+
+  // dump reads the live blocks, as the server does: not the (now corrupt) compacted or
+  // superseded ones.
+  FlipByte(store_.get(), a2_.key(blocks::kIndexName), 20);
+  for (const auto& [id, spans] : traces) {
+    std::ostringstream out;
+    ASSERT_TRUE(DumpTrace(store_.get(), "a", id, "", out).ok());
+    model::SpanBatch decoded;
+    ASSERT_TRUE(otlp::DecodeJsonRequest(out.str(), {}, &decoded).ok());
+    EXPECT_EQ(SpanIds(decoded, id), SpanIds(batch_, id));
+  }
 }
 
 }  // namespace
