@@ -89,7 +89,7 @@ Result<std::vector<RowGroupEntry>> ParseIndex(std::string_view bytes);
 struct BlockWriterOptions {
   PageOptions page;
   /// A row group is closed after the trace that brings it to this many spans.
-  uint32_t row_group_spans = 8192;
+  uint32_t row_group_spans = 2048;
   DedicatedOptions dedicated;
   BloomParams bloom;
   uint32_t compaction_level = 0;

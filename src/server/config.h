@@ -26,7 +26,7 @@ struct Config {
     std::chrono::milliseconds wal_sync_interval{100};
     uint64_t wal_segment_bytes = 128ull << 20;
     std::string block_compression = "zstd";
-    uint32_t block_row_group_spans = 8192;
+    uint32_t block_row_group_spans = 2048;
     double block_bloom_false_positive = 0.01;
     /// How often the blocklist re-lists the store (to see blocks other processes wrote).
     std::chrono::milliseconds blocklist_poll{std::chrono::minutes(5)};
