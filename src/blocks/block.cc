@@ -387,8 +387,8 @@ Result<BlockMeta> BlockWriter::Finish() {
 
 // ---------------------------------------------------------------------------------------------
 
-BlockReader::BlockReader(io::ObjectStore* store, BlockMeta meta, ReadLimits limits)
-    : store_(store), meta_(std::move(meta)), limits_(limits) {
+BlockReader::BlockReader(io::ObjectStore* store, BlockMeta meta, ReadLimits limits, RowGroupCache* cache)
+    : store_(store), meta_(std::move(meta)), limits_(limits), cache_(cache) {
   bloom_.resize(meta_.bloom_shards);
 }
 
@@ -441,7 +441,11 @@ Result<RowGroup> BlockReader::ReadRowGroup(size_t i) {
   const RowGroupEntry& e = index[i];
   auto bytes = store_->GetRange(meta_.key(kDataName), e.offset, e.length);
   if (!bytes.ok()) return Error(bytes.status());
-  auto g = DecodeRowGroup(*bytes, meta_.dedicated, limits_);
+  return DecodeGroup(i, e, *bytes);
+}
+
+Result<RowGroup> BlockReader::DecodeGroup(size_t i, const RowGroupEntry& e, std::string_view bytes) {
+  auto g = DecodeRowGroup(bytes, meta_.dedicated, limits_);
   if (!g.ok()) return Error(g.status().WithContext(fmt::format("row group {}", i)));
   if (g->traces.size() != e.traces || g->spans.size() != e.spans) {
     return Error(DataLoss(fmt::format("row group {} does not hold the counts its index entry says", i)));
@@ -456,11 +460,25 @@ Status BlockReader::FindTrace(const model::TraceId& id, model::SpanBatch* out) {
   auto it = std::lower_bound(index.begin(), index.end(), id,
                              [](const RowGroupEntry& e, const model::TraceId& x) { return e.max_id < x; });
   if (it == index.end() || id < it->min_id) return Status::OK();
-  VV_ASSIGN_OR_RETURN(RowGroup g, ReadRowGroup(static_cast<size_t>(it - index.begin())));
-  auto t = std::lower_bound(g.traces.begin(), g.traces.end(), id,
+  const auto group = static_cast<uint32_t>(it - index.begin());
+  std::shared_ptr<const RowGroup> g = cache_ ? cache_->Get(meta_.block_id, group) : nullptr;
+  if (!g) {
+    const RowGroupEntry& e = index[group];
+    auto bytes = store_->GetRange(meta_.key(kDataName), e.offset, e.length);
+    if (!bytes.ok()) return Error(bytes.status());
+    // Most lookups that get here for an absent trace are bloom false positives (one per
+    // hundred blocks at the default rate): the trace-id column alone answers them.
+    auto has = RowGroupHasTrace(*bytes, ColumnNames(meta_.dedicated).size(), id, limits_);
+    if (!has.ok()) return Error(has.status().WithContext(fmt::format("row group {}", group)));
+    if (!*has) return Status::OK();
+    VV_ASSIGN_OR_RETURN(RowGroup read, DecodeGroup(group, e, *bytes));
+    g = std::make_shared<const RowGroup>(std::move(read));
+    if (cache_) cache_->Put(meta_.block_id, group, g);
+  }
+  auto t = std::lower_bound(g->traces.begin(), g->traces.end(), id,
                             [](const TraceEntry& e, const model::TraceId& x) { return e.id < x; });
-  if (t == g.traces.end() || t->id != id) return Status::OK();
-  CopyTrace(g, static_cast<size_t>(t - g.traces.begin()), out);
+  if (t == g->traces.end() || t->id != id) return Status::OK();
+  CopyTrace(*g, static_cast<size_t>(t - g->traces.begin()), out);
   return Status::OK();
 }
 

@@ -16,6 +16,7 @@
 #include "blocks/bloom.h"
 #include "blocks/columns.h"
 #include "blocks/row_group.h"
+#include "blocks/row_group_cache.h"
 #include "io/object_store.h"
 #include "model/ids.h"
 #include "model/span_batch.h"
@@ -145,10 +146,11 @@ class BlockWriter {
   uint64_t spans_ = 0;
 };
 
-/// Reads one block. Thread-safe. Caches the index and bloom shards it has read.
+/// Reads one block. Thread-safe. Caches the index and bloom shards it has read (a few bytes per
+/// trace), and the row groups FindTrace decodes in `cache` when one is given.
 class BlockReader {
  public:
-  BlockReader(io::ObjectStore* store, BlockMeta meta, ReadLimits limits = {});
+  BlockReader(io::ObjectStore* store, BlockMeta meta, ReadLimits limits = {}, RowGroupCache* cache = nullptr);
 
   const BlockMeta& meta() const { return meta_; }
 
@@ -167,11 +169,13 @@ class BlockReader {
 
  private:
   Status Error(const Status& s) const;
+  Result<RowGroup> DecodeGroup(size_t i, const RowGroupEntry& e, std::string_view bytes);
   Result<bool> BloomMayContain(const model::TraceId& id);
 
   io::ObjectStore* store_;
   const BlockMeta meta_;
   const ReadLimits limits_;
+  RowGroupCache* cache_;
   Mutex mu_;
   std::shared_ptr<const std::vector<RowGroupEntry>> index_ VV_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<const BloomShard>> bloom_ VV_GUARDED_BY(mu_);

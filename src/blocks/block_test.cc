@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 
 #include "blocks/test_util.h"
 #include "io/fault_store.h"
@@ -142,6 +143,42 @@ TEST(BlockTest, BytesPerSpanOnRandomTraces) {
   ASSERT_TRUE(meta.ok());
   double per_span = static_cast<double>(meta->total_bytes()) / static_cast<double>(meta->total_spans);
   EXPECT_LT(per_span, 200.0);
+}
+
+}  // namespace
+}  // namespace vivace::blocks
+
+namespace vivace::blocks {
+namespace {
+
+TEST(BlockTest, AbsentTracesPastAFalsePositiveBloomAreNotFound) {
+  model::SpanBatch b = testing::RandomTraces(21).Make(200, 8);
+  auto store = io::NewMemoryStore();
+  BlockWriterOptions opts;
+  opts.row_group_spans = 64;
+  opts.bloom.false_positive_rate = 0.5;  // most absent ids get past the bloom filter
+  std::map<model::TraceId, std::vector<uint32_t>> traces;
+  for (uint32_t i = 0; i < b.size(); ++i) traces[b.trace_id[i]].push_back(i);
+  BlockWriter w(store.get(), "t", opts);
+  for (const auto& [id, spans] : traces) ASSERT_TRUE(w.AddTrace(b, spans).ok());
+  auto meta = w.Finish();
+  ASSERT_TRUE(meta.ok());
+  BlockReader reader(store.get(), *meta);
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 500; ++i) {
+    std::string raw(16, '\0');
+    for (char& c : raw) c = static_cast<char>(rng());
+    model::TraceId id = *model::TraceId::FromBytes(raw);
+    if (traces.count(id)) continue;
+    model::SpanBatch got;
+    ASSERT_TRUE(reader.FindTrace(id, &got).ok());
+    EXPECT_TRUE(got.empty()) << id.Hex();
+  }
+  for (const auto& [id, spans] : traces) {
+    model::SpanBatch got;
+    ASSERT_TRUE(reader.FindTrace(id, &got).ok());
+    EXPECT_FALSE(got.empty()) << id.Hex();
+  }
 }
 
 }  // namespace

@@ -910,6 +910,25 @@ Result<RowGroup> DecodeRowGroup(std::string_view bytes, std::span<const Dedicate
   return g;
 }
 
+Result<bool> RowGroupHasTrace(std::string_view bytes, size_t columns, const model::TraceId& id,
+                              const ReadLimits& limits) {
+  VV_ASSIGN_OR_RETURN(ParsedHeader h, ParseHeader(bytes, columns));
+  VV_ASSIGN_OR_RETURN(std::string ids, ReadFixedChunk(h.layout.chunks[kTraceId], 16, limits));
+  // Sorted, 16 bytes each: binary search on the raw bytes (big-endian order is id order).
+  size_t lo = 0, hi = ids.size() / 16;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = std::memcmp(ids.data() + mid * 16, id.view().data(), 16);
+    if (c == 0) return true;
+    if (c < 0) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return false;
+}
+
 void CopyTrace(const RowGroup& group, size_t t, model::SpanBatch* out) {
   model::SpanCopier copier(out);
   copier.SetSource(&group.spans);

@@ -106,6 +106,11 @@ Result<RowGroupLayout> ParseRowGroupLayout(std::string_view bytes, size_t column
 Result<RowGroup> DecodeRowGroup(std::string_view bytes, std::span<const DedicatedColumn> dedicated,
                                 const ReadLimits& limits = {});
 
+/// Whether an encoded row group holds trace `id`, from its trace-id column alone (one page, not
+/// the whole group): a bloom filter's false positive costs little.
+Result<bool> RowGroupHasTrace(std::string_view bytes, size_t columns, const model::TraceId& id,
+                              const ReadLimits& limits = {});
+
 /// Copies trace `t` of `group` into `out` (with its resources and scopes).
 void CopyTrace(const RowGroup& group, size_t t, model::SpanBatch* out);
 

@@ -12,6 +12,7 @@
 #include "query/merged_source.h"
 #include "storage/blocklist.h"
 #include "storage/compactor.h"
+#include "blocks/row_group_cache.h"
 #include "receivers/otlp/otlp_receiver.h"
 
 #ifndef VIVACE_VERSION
@@ -56,7 +57,14 @@ Status App::Init() {
   io.decode.max_value_depth = c.limits.max_attribute_value_depth;
 
   VV_ASSIGN_OR_RETURN(store_, io::NewLocalStore(c.storage.path + "/blocks"));
-  blocklist_ = std::make_unique<storage::Blocklist>(store_.get());
+  row_group_cache_ = std::make_unique<blocks::RowGroupCache>(c.storage.block_cache_bytes);
+  metrics_.AddGauge("vivace_block_cache_bytes", "Memory held by decoded row groups of trace-by-ID lookups.", {},
+                    [this] { return static_cast<double>(row_group_cache_->bytes()); });
+  metrics_.AddCounterFunc("vivace_block_cache_hits_total", "Trace-by-ID row-group reads served from the cache.", {},
+                          [this] { return static_cast<double>(row_group_cache_->hits()); });
+  metrics_.AddCounterFunc("vivace_block_cache_misses_total", "Trace-by-ID row-group reads that read and decoded.", {},
+                          [this] { return static_cast<double>(row_group_cache_->misses()); });
+  blocklist_ = std::make_unique<storage::Blocklist>(store_.get(), row_group_cache_.get());
   VV_RETURN_IF_ERROR(blocklist_->Poll().WithContext("listing blocks"));
   io.store = store_.get();
   VV_ASSIGN_OR_RETURN(io.block.page.compression, blocks::CompressionFromName(c.storage.block_compression));

@@ -19,6 +19,9 @@ class Ingester;
 namespace vivace::io {
 class ObjectStore;
 }
+namespace vivace::blocks {
+class RowGroupCache;
+}
 namespace vivace::storage {
 class Blocklist;
 class Compactor;
@@ -69,6 +72,7 @@ class App {
   MetricsRegistry metrics_;
   std::atomic<bool> ready_{false};
   std::unique_ptr<io::ObjectStore> store_;
+  std::unique_ptr<blocks::RowGroupCache> row_group_cache_;
   std::unique_ptr<storage::Blocklist> blocklist_;
   std::unique_ptr<storage::Compactor> compactor_;
   Mutex loops_mu_;

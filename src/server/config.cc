@@ -204,6 +204,7 @@ Result<Config> ParseConfig(std::string_view yaml) {
                   .On("compression", String(&c.storage.block_compression))
                   .On("row_group_spans", Int(&c.storage.block_row_group_spans, 64, 1 << 24))
                   .On("bloom_filter_false_positive", Fraction(&c.storage.block_bloom_false_positive))
+                  .On("cache_size", Bytes(&c.storage.block_cache_bytes, 0))
                   .Run();
             })
             .On("blocklist_poll", Duration(&c.storage.blocklist_poll))

@@ -28,6 +28,8 @@ struct Config {
     std::string block_compression = "zstd";
     uint32_t block_row_group_spans = 2048;
     double block_bloom_false_positive = 0.01;
+    /// Memory for decoded row groups of trace-by-ID lookups (0: no cache).
+    uint64_t block_cache_bytes = 256ull << 20;
     /// How often the blocklist re-lists the store (to see blocks other processes wrote).
     std::chrono::milliseconds blocklist_poll{std::chrono::minutes(5)};
   } storage;

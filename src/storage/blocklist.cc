@@ -36,7 +36,7 @@ Status Blocklist::Poll() {
     for (auto& m : metas) {
       if (!readers.count(m.block_id)) {
         std::string id = m.block_id;
-        readers.emplace(std::move(id), std::make_shared<blocks::BlockReader>(store_, std::move(m)));
+        readers.emplace(std::move(id), std::make_shared<blocks::BlockReader>(store_, std::move(m), blocks::ReadLimits{}, cache_));
       }
     }
   }
@@ -45,7 +45,7 @@ Status Blocklist::Poll() {
 
 void Blocklist::Add(const blocks::BlockMeta& meta) {
   MutexLock l(mu_);
-  tenants_[meta.tenant].try_emplace(meta.block_id, std::make_shared<blocks::BlockReader>(store_, meta));
+  tenants_[meta.tenant].try_emplace(meta.block_id, std::make_shared<blocks::BlockReader>(store_, meta, blocks::ReadLimits{}, cache_));
 }
 
 void Blocklist::Remove(std::string_view tenant, std::string_view block_id) {

@@ -17,7 +17,8 @@ namespace vivace::storage {
 /// Thread-safe.
 class Blocklist : public model::TraceSource {
  public:
-  explicit Blocklist(io::ObjectStore* store) : store_(store) {}
+  /// `cache` (may be null) holds the row groups trace-by-ID lookups decode.
+  explicit Blocklist(io::ObjectStore* store, blocks::RowGroupCache* cache = nullptr) : store_(store), cache_(cache) {}
 
   /// Re-lists the store: adds blocks that appeared, drops blocks that are gone.
   Status Poll();
@@ -38,6 +39,7 @@ class Blocklist : public model::TraceSource {
 
  private:
   io::ObjectStore* store_;
+  blocks::RowGroupCache* cache_;
   mutable Mutex mu_;
   // tenant → block id → reader
   std::map<std::string, std::map<std::string, std::shared_ptr<blocks::BlockReader>, std::less<>>, std::less<>> tenants_
