@@ -57,13 +57,16 @@ std::string Quoted(std::string_view s) {
 }
 
 // The data object's footer: format version, column names, and per row group what the index
-// holds plus the span-duration range.
-std::string EncodeFooter(const BlockMeta& meta, std::span<const RowGroupEntry> entries) {
+// holds plus its statistics. Layout: docs/formats/block_v1.md ("data").
+std::string EncodeFooter(const BlockMeta& meta, std::span<const RowGroupEntry> entries,
+                         std::span<const RowGroupStats> stats) {
   std::string out;
   protowire::Writer w(&out);
   w.Varint(1, meta.format_version);
   for (const std::string& name : ColumnNames(meta.dedicated)) w.Bytes(2, name);
-  for (const RowGroupEntry& e : entries) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const RowGroupEntry& e = entries[i];
+    const RowGroupStats& st = stats[i];
     size_t m = w.BeginMessage(3);
     w.Varint(1, e.offset);
     w.Varint(2, e.length);
@@ -73,12 +76,135 @@ std::string EncodeFooter(const BlockMeta& meta, std::span<const RowGroupEntry> e
     w.Bytes(6, e.max_id.view());
     w.Varint(7, e.start_unix_nano);
     w.Varint(8, e.end_unix_nano);
+    size_t sm = w.BeginMessage(9);
+    w.Varint(1, st.min_duration_nano);
+    w.Varint(2, st.max_duration_nano);
+    w.Varint(3, st.status_codes);
+    w.Varint(4, st.kinds);
+    w.Varint(5, st.error_spans);
+    for (const RowGroupStats::Dedicated& d : st.dedicated) {
+      size_t dm = w.BeginMessage(6);
+      w.Varint(1, d.present);
+      w.Varint(2, ZigZag(d.min_int));
+      w.Varint(3, ZigZag(d.max_int));
+      w.EndMessage(dm);
+    }
+    w.EndMessage(sm);
     w.EndMessage(m);
   }
   return out;
 }
 
 }  // namespace
+
+RowGroupStats ComputeRowGroupStats(const RowGroup& g, std::span<const DedicatedColumn> dedicated) {
+  const model::SpanBatch& b = g.spans;
+  RowGroupStats st;
+  st.min_duration_nano = b.size() > 0 ? UINT64_MAX : 0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    uint64_t d = b.end_unix_nano[i] > b.start_unix_nano[i] ? b.end_unix_nano[i] - b.start_unix_nano[i] : 0;
+    st.min_duration_nano = std::min(st.min_duration_nano, d);
+    st.max_duration_nano = std::max(st.max_duration_nano, d);
+    auto code = static_cast<uint32_t>(b.status_code[i]);
+    auto kind = static_cast<uint32_t>(b.kind[i]);
+    if (code < 32) st.status_codes |= 1u << code;
+    if (kind < 32) st.kinds |= 1u << kind;
+    st.error_spans += b.status_code[i] == model::StatusCode::kError;
+  }
+  st.dedicated.resize(dedicated.size());
+  auto count = [&](RowGroupStats::Dedicated& d, const DedicatedColumn& col, model::Range attrs) {
+    for (uint32_t k = attrs.first; k < attrs.end(); ++k) {
+      const model::KeyValue& kv = b.attributes[k];
+      if (kv.key != col.key || kv.value.kind != col.kind) continue;
+      if (col.kind == model::ValueKind::kInt) {
+        d.min_int = d.present == 0 ? kv.value.i : std::min(d.min_int, kv.value.i);
+        d.max_int = d.present == 0 ? kv.value.i : std::max(d.max_int, kv.value.i);
+      }
+      ++d.present;
+      return;  // a key counts once per owner, as the column stores it
+    }
+  };
+  for (size_t c = 0; c < dedicated.size(); ++c) {
+    if (dedicated[c].owner == DedicatedColumn::Owner::kSpan) {
+      for (size_t i = 0; i < b.size(); ++i) count(st.dedicated[c], dedicated[c], b.span_attributes[i]);
+    } else {
+      for (size_t i = 0; i < b.size(); ++i) {
+        count(st.dedicated[c], dedicated[c], b.resources[b.scopes[b.span_scope[i]].resource].attributes);
+      }
+    }
+  }
+  return st;
+}
+
+Result<Footer> ParseFooter(std::string_view bytes) {
+  using protowire::WireType;
+  auto bad = [](std::string_view what) { return DataLoss("footer: malformed " + std::string(what)); };
+  Footer f;
+  protowire::Reader r(bytes);
+  protowire::Field field;
+  while (r.Next(&field)) {
+    if (field.number == 1 && field.type == WireType::kVarint) {
+      f.format_version = static_cast<uint32_t>(field.varint);
+    } else if (field.number == 2 && field.type == WireType::kLen) {
+      f.columns.emplace_back(field.bytes);
+    } else if (field.number == 3 && field.type == WireType::kLen) {
+      RowGroupEntry e;
+      RowGroupStats st;
+      protowire::Reader g(field.bytes);
+      protowire::Field x;
+      while (g.Next(&x)) {
+        if (x.type == WireType::kVarint) {
+          switch (x.number) {
+            case 1: e.offset = x.varint; break;
+            case 2: e.length = x.varint; break;
+            case 3: e.traces = static_cast<uint32_t>(x.varint); break;
+            case 4: e.spans = static_cast<uint32_t>(x.varint); break;
+            case 7: e.start_unix_nano = x.varint; break;
+            case 8: e.end_unix_nano = x.varint; break;
+            default: break;
+          }
+        } else if (x.type == WireType::kLen && (x.number == 5 || x.number == 6)) {
+          auto id = model::TraceId::FromBytes(x.bytes);
+          if (!id) return bad("trace id");
+          (x.number == 5 ? e.min_id : e.max_id) = *id;
+        } else if (x.type == WireType::kLen && x.number == 9) {
+          protowire::Reader sr(x.bytes);
+          protowire::Field y;
+          while (sr.Next(&y)) {
+            if (y.type == WireType::kVarint) {
+              switch (y.number) {
+                case 1: st.min_duration_nano = y.varint; break;
+                case 2: st.max_duration_nano = y.varint; break;
+                case 3: st.status_codes = static_cast<uint32_t>(y.varint); break;
+                case 4: st.kinds = static_cast<uint32_t>(y.varint); break;
+                case 5: st.error_spans = static_cast<uint32_t>(y.varint); break;
+                default: break;
+              }
+            } else if (y.type == WireType::kLen && y.number == 6) {
+              RowGroupStats::Dedicated d;
+              protowire::Reader dr(y.bytes);
+              protowire::Field z;
+              while (dr.Next(&z)) {
+                if (z.type != WireType::kVarint) continue;
+                if (z.number == 1) d.present = static_cast<uint32_t>(z.varint);
+                if (z.number == 2) d.min_int = UnZigZag(z.varint);
+                if (z.number == 3) d.max_int = UnZigZag(z.varint);
+              }
+              if (!dr.ok()) return bad("dedicated column statistics");
+              st.dedicated.push_back(d);
+            }
+          }
+          if (!sr.ok()) return bad("statistics");
+        }
+      }
+      if (!g.ok()) return bad("row group");
+      f.row_groups.push_back(e);
+      f.stats.push_back(std::move(st));
+    }
+  }
+  if (!r.ok()) return bad("message");
+  return f;
+}
 
 std::string BloomShardName(uint32_t shard) { return fmt::format("bloom-{:04d}", shard); }
 
@@ -334,6 +460,7 @@ Status BlockWriter::FlushRowGroup() {
     e.start_unix_nano = std::min(e.start_unix_nano, t.start_unix_nano);
     e.end_unix_nano = std::max(e.end_unix_nano, t.end_unix_nano);
   }
+  stats_.push_back(ComputeRowGroupStats(g, meta_.dedicated));
   std::string bytes = EncodeRowGroup(g, meta_.dedicated, opts_.page);
   e.length = bytes.size();
   VV_RETURN_IF_ERROR(Write(bytes));
@@ -354,7 +481,7 @@ Result<BlockMeta> BlockWriter::Finish() {
   m.created_unix_seconds = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 
-  std::string footer = EncodeFooter(m, entries_);
+  std::string footer = EncodeFooter(m, entries_, stats_);
   m.footer_offset = data_bytes_;
   m.footer_bytes = footer.size();
   PutFixed32(&footer, static_cast<uint32_t>(m.footer_bytes));
@@ -433,6 +560,19 @@ Result<bool> BlockReader::BloomMayContain(const model::TraceId& id) {
     bloom_[s] = shard;
   }
   return shard->MayContain(id);
+}
+
+Result<Footer> BlockReader::ReadFooter() {
+  auto bytes = store_->GetRange(meta_.key(kDataName), meta_.footer_offset, meta_.footer_bytes + kDataTrailer);
+  if (!bytes.ok()) return Error(bytes.status());
+  std::string_view footer = std::string_view(*bytes).substr(0, meta_.footer_bytes);
+  if (crc32c::Value(footer) != crc32c::Unmask(DecodeFixed32(bytes->data() + meta_.footer_bytes + 4))) {
+    return Error(DataLoss("data object: footer checksum mismatch"));
+  }
+  auto f = ParseFooter(footer);
+  if (!f.ok()) return Error(f.status());
+  if (f->row_groups.size() != meta_.row_groups) return Error(DataLoss("footer and meta disagree on the row group count"));
+  return f;
 }
 
 Result<RowGroup> BlockReader::ReadRowGroup(size_t i) {

@@ -72,6 +72,26 @@ std::string BloomShardName(uint32_t shard);
 /// A random (version 4) UUID.
 std::string NewBlockId();
 
+/// Statistics of one row group, kept in the data object's footer so that a scan can skip row
+/// groups that cannot match (TraceQL). "Present" counts are the complement of null counts.
+struct RowGroupStats {
+  uint64_t min_duration_nano = 0;  // of its spans (end - start, 0 when end < start)
+  uint64_t max_duration_nano = 0;
+  uint32_t status_codes = 0;  // bit c set: some span has status code c (0 unset, 1 ok, 2 error)
+  uint32_t kinds = 0;         // bit k set: some span has kind k (0..5)
+  uint32_t error_spans = 0;
+  struct Dedicated {
+    uint32_t present = 0;  // spans holding a value (for resource columns: in their resource)
+    int64_t min_int = 0;   // int columns only, when present > 0
+    int64_t max_int = 0;
+    bool operator==(const Dedicated&) const = default;
+  };
+  std::vector<Dedicated> dedicated;  // one per BlockMeta::dedicated column
+
+  bool operator==(const RowGroupStats&) const = default;
+};
+RowGroupStats ComputeRowGroupStats(const RowGroup& g, std::span<const DedicatedColumn> dedicated);
+
 /// One row group as the index lists it.
 struct RowGroupEntry {
   model::TraceId min_id;
@@ -83,6 +103,15 @@ struct RowGroupEntry {
   uint64_t start_unix_nano = 0;
   uint64_t end_unix_nano = 0;
 };
+
+/// What the footer of a data object holds.
+struct Footer {
+  uint32_t format_version = 0;
+  std::vector<std::string> columns;
+  std::vector<RowGroupEntry> row_groups;
+  std::vector<RowGroupStats> stats;  // one per row group
+};
+Result<Footer> ParseFooter(std::string_view bytes);
 
 std::string EncodeIndex(std::span<const RowGroupEntry> entries);
 Result<std::vector<RowGroupEntry>> ParseIndex(std::string_view bytes);
@@ -139,6 +168,7 @@ class BlockWriter {
   Status error_;  // sticky
   uint64_t data_bytes_ = 0;
   std::vector<RowGroupEntry> entries_;
+  std::vector<RowGroupStats> stats_;
   std::vector<model::TraceId> ids_;  // when opts_.expected_traces == 0
   std::unique_ptr<ShardedBloomBuilder> bloom_;  // when opts_.expected_traces > 0
   model::TraceId last_id_;
@@ -160,6 +190,8 @@ class BlockReader {
 
   /// The row-group entries of the block.
   Result<std::vector<RowGroupEntry>> Index();
+  /// The data object's footer: per row group its location and statistics. Not cached.
+  Result<Footer> ReadFooter();
   /// Reads and decodes row group `i`.
   Result<RowGroup> ReadRowGroup(size_t i);
 

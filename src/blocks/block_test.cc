@@ -183,3 +183,70 @@ TEST(BlockTest, AbsentTracesPastAFalsePositiveBloomAreNotFound) {
 
 }  // namespace
 }  // namespace vivace::blocks
+
+namespace vivace::blocks {
+namespace {
+
+TEST(BlockTest, FooterCarriesRowGroupStatisticsThatBoundTheirRows) {
+  model::SpanBatch b = testing::RandomTraces(22).Make(300, 12);
+  auto store = io::NewMemoryStore();
+  BlockWriterOptions opts;
+  opts.row_group_spans = 100;
+  std::map<model::TraceId, std::vector<uint32_t>> traces;
+  for (uint32_t i = 0; i < b.size(); ++i) traces[b.trace_id[i]].push_back(i);
+  BlockWriter w(store.get(), "t", opts);
+  for (const auto& [id, spans] : traces) ASSERT_TRUE(w.AddTrace(b, spans).ok());
+  auto meta = w.Finish();
+  ASSERT_TRUE(meta.ok());
+  ASSERT_FALSE(meta->dedicated.empty());
+  BlockReader reader(store.get(), *meta);
+  auto footer = reader.ReadFooter();
+  ASSERT_TRUE(footer.ok()) << footer.status().ToString();
+  EXPECT_EQ(footer->format_version, kFormatVersion);
+  EXPECT_EQ(footer->columns, ColumnNames(meta->dedicated));
+  auto index = reader.Index();
+  ASSERT_TRUE(index.ok());
+  ASSERT_EQ(footer->row_groups.size(), index->size());
+  uint64_t errors = 0;
+  for (size_t g = 0; g < index->size(); ++g) {
+    const RowGroupEntry& e = footer->row_groups[g];
+    EXPECT_EQ(e.offset, (*index)[g].offset);
+    EXPECT_EQ(e.min_id, (*index)[g].min_id);
+    EXPECT_EQ(e.end_unix_nano, (*index)[g].end_unix_nano);
+    auto group = reader.ReadRowGroup(g);
+    ASSERT_TRUE(group.ok());
+    const RowGroupStats& st = footer->stats[g];
+    EXPECT_EQ(st, ComputeRowGroupStats(*group, meta->dedicated));
+    ASSERT_EQ(st.dedicated.size(), meta->dedicated.size());
+    // Every row lies within the statistics, and the bounds are attained.
+    const model::SpanBatch& s = group->spans;
+    bool min_seen = false, max_seen = false;
+    uint32_t group_errors = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      uint64_t d = s.end_unix_nano[i] > s.start_unix_nano[i] ? s.end_unix_nano[i] - s.start_unix_nano[i] : 0;
+      EXPECT_GE(d, st.min_duration_nano);
+      EXPECT_LE(d, st.max_duration_nano);
+      min_seen |= d == st.min_duration_nano;
+      max_seen |= d == st.max_duration_nano;
+      EXPECT_TRUE(st.status_codes & (1u << static_cast<uint32_t>(s.status_code[i])));
+      EXPECT_TRUE(st.kinds & (1u << static_cast<uint32_t>(s.kind[i])));
+      group_errors += s.status_code[i] == model::StatusCode::kError;
+    }
+    EXPECT_TRUE(min_seen && max_seen);
+    EXPECT_EQ(st.error_spans, group_errors);
+    errors += group_errors;
+  }
+  EXPECT_GT(errors, 0u);
+
+  // A corrupt footer is an error naming the block.
+  std::string data = store->Get(meta->key(kDataName)).value();
+  data[meta->footer_offset + 3] ^= 0x40;
+  ASSERT_TRUE(store->Put(meta->key(kDataName), data).ok());
+  BlockReader corrupt(store.get(), *meta);
+  auto bad = corrupt.ReadFooter();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(meta->block_id), std::string_view::npos) << bad.status().ToString();
+}
+
+}  // namespace
+}  // namespace vivace::blocks

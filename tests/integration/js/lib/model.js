@@ -446,3 +446,41 @@ function normalize(s) {
 }
 
 Object.assign(module.exports, { toOtlpObject, toOtlpJson, toOtlpProto, canonicalSpan, normalize });
+
+// ---------------------------------------------------------------- trace by ID, every representation
+
+/**
+ * GETs a trace from `server` (a VivaceServer) as /api/traces/<id> and /api/v2/traces/<id>, each
+ * as JSON and as protobuf, checks status and content type, and returns
+ * { 'v1 json', 'v2 json', 'v1 protobuf', 'v2 protobuf' } → canonical spans.
+ */
+async function fetchAllForms(server, traceId, headers = {}) {
+  const out = {};
+  const v1 = await server.get(`/api/traces/${traceId}`, headers);
+  assert.equal(v1.status, 200, `GET /api/traces/${traceId}: ${v1.status} ${v1.body}`);
+  assert.match(v1.headers.get('content-type') || '', /^application\/json/);
+  out['v1 json'] = fromTempoJson(JSON.parse(v1.body), 'batches', 'v1 json');
+
+  const v2 = await server.get(`/api/v2/traces/${traceId}`, headers);
+  assert.equal(v2.status, 200, `GET /api/v2/traces/${traceId}: ${v2.status} ${v2.body}`);
+  assert.match(v2.headers.get('content-type') || '', /^application\/json/);
+  const v2body = JSON.parse(v2.body);
+  assert.ok(v2body.trace && typeof v2body.trace === 'object', 'v2 json: missing "trace"');
+  out['v2 json'] = fromTempoJson(v2body.trace, 'resourceSpans', 'v2 json');
+
+  const pb = { ...headers, Accept: 'application/protobuf' };
+  const p1 = await server.get(`/api/traces/${traceId}`, pb);
+  assert.equal(p1.status, 200, `GET /api/traces/${traceId} (protobuf): ${p1.status} ${p1.body}`);
+  assert.equal(p1.headers.get('content-type'), 'application/protobuf');
+  out['v1 protobuf'] = fromProtoTrace(proto().Trace.decode(p1.body), 'v1 protobuf');
+
+  const p2 = await server.get(`/api/v2/traces/${traceId}`, pb);
+  assert.equal(p2.status, 200, `GET /api/v2/traces/${traceId} (protobuf): ${p2.status} ${p2.body}`);
+  assert.equal(p2.headers.get('content-type'), 'application/protobuf');
+  const resp = proto().TraceByIDResponse.decode(p2.body);
+  assert.ok(resp.trace, 'v2 protobuf: TraceByIDResponse.trace (field 1) missing');
+  out['v2 protobuf'] = fromProtoTrace(resp.trace, 'v2 protobuf');
+  return out;
+}
+
+Object.assign(module.exports, { fetchAllForms });

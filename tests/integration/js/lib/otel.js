@@ -149,6 +149,33 @@ async function emitTrace(kind, server) {
   }
 }
 
+/**
+ * Emits arbitrary spans through a fresh SDK pipeline: NodeTracerProvider + BatchSpanProcessor +
+ * a real OTLP exporter of `kind`. `build(tracer)` (sync or async) starts and ends the spans;
+ * then the provider is flushed and shut down.
+ * opts: resource (attributes), resourceSchemaUrl, scope {name, version, schemaUrl},
+ *       traceState (W3C tracestate string stamped on every span; default none).
+ * Returns { spans (ReadableSpan[] given to the exporter), results (export results),
+ *           value (what build returned) }.
+ */
+async function emitSpans(kind, server, opts, build) {
+  const recorder = new RecordingExporter(EXPORTERS[kind](server));
+  const scope = opts.scope || { name: 'vivace-it', version: '' };
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes(opts.resource || {}, opts.resourceSchemaUrl ? { schemaUrl: opts.resourceSchemaUrl } : {}),
+    ...(opts.traceState ? { sampler: new TraceStateSampler(new TraceState(opts.traceState)) } : {}),
+    spanProcessors: [new BatchSpanProcessor(recorder, { scheduledDelayMillis: 50, maxExportBatchSize: 512, maxQueueSize: 8192 })],
+  });
+  try {
+    const tracer = provider.getTracer(scope.name, scope.version, scope.schemaUrl ? { schemaUrl: scope.schemaUrl } : undefined);
+    const value = await build(tracer);
+    await provider.forceFlush();
+    return { spans: recorder.spans.slice(), results: recorder.results.slice(), value };
+  } finally {
+    await provider.shutdown();
+  }
+}
+
 /** Exports already-finished spans once more through a fresh exporter of the given kind. */
 async function reexport(kind, server, spans) {
   const exporter = EXPORTERS[kind](server);
@@ -159,4 +186,4 @@ async function reexport(kind, server, spans) {
   }
 }
 
-module.exports = { emitTrace, reexport, RecordingExporter, EXPORTERS, randomHex };
+module.exports = { emitTrace, emitSpans, reexport, RecordingExporter, EXPORTERS, randomHex };

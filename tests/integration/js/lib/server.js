@@ -34,6 +34,24 @@ async function freePorts(n) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Polls `check` (sync or async) every `intervalMs` until it returns a truthy value, which is
+ * returned. After `timeoutMs` throws, naming `what` and, if given, `describe()` (sync or async:
+ * the state when it gave up).
+ */
+async function waitFor(check, { timeoutMs = 10000, intervalMs = 100, what = 'condition', describe } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() >= deadline) {
+      const state = describe ? `: ${await describe()}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${state}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
 // Last resort if the test process ends without running its after() hooks
 // (uncaught error, process.exit): SIGKILL every server still running, by PID.
 const live = new Set();
@@ -225,4 +243,4 @@ class VivaceServer {
   }
 }
 
-module.exports = { VivaceServer, freePort, freePorts, sleep, VIVACE_BIN };
+module.exports = { VivaceServer, freePort, freePorts, sleep, waitFor, VIVACE_BIN };
