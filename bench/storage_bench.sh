@@ -6,9 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPANS=${1:-10000000}
-DIR=${2:-$(mktemp -d /tmp/vivace-storage-bench.XXXXXX)}
 BIN=build/bench/storage_bench
-trap 'rm -rf "$DIR"' EXIT
+if [ -n "${2:-}" ]; then
+  DIR=$2   # kept afterwards, for `vivace blocks` or another lookup run
+else
+  DIR=$(mktemp -d /tmp/vivace-storage-bench.XXXXXX)
+  trap 'rm -rf "$DIR"' EXIT
+fi
 "$BIN" write --dir "$DIR" --spans "$SPANS"
 "$BIN" lookup --dir "$DIR"
 "$BIN" compact --dir "$DIR"
