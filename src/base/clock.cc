@@ -38,4 +38,13 @@ uint64_t ProcessCpuNanos() { return ReadClock(CLOCK_PROCESS_CPUTIME_ID); }
 uint64_t ProcessRssBytes() { return ReadStatusKb("VmRSS:"); }
 uint64_t ProcessPeakRssBytes() { return ReadStatusKb("VmHWM:"); }
 
+std::string Rfc3339Seconds(uint64_t unix_nano) {
+  time_t secs = static_cast<time_t>(unix_nano / 1000000000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 }  // namespace vivace

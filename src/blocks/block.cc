@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 
+#include "base/clock.h"
 #include "base/coding.h"
 #include "base/crc32c.h"
 #include "base/protowire.h"
@@ -38,15 +39,6 @@ std::optional<model::ValueKind> ValueKindFromName(std::string_view s) {
   if (s == "double") return model::ValueKind::kDouble;
   if (s == "bool") return model::ValueKind::kBool;
   return std::nullopt;
-}
-
-std::string RFC3339(uint64_t unix_nano) {
-  time_t secs = static_cast<time_t>(unix_nano / 1000000000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string Quoted(std::string_view s) {
@@ -245,8 +237,8 @@ std::string EncodeMetaJson(const BlockMeta& m) {
       "\"totalObjects\":{},\"totalSpans\":{},\"size\":{},\"indexBytes\":{},\"bloomBytes\":{},"
       "\"rowGroups\":{},\"bloomShards\":{},\"bloomFalsePositiveRate\":{},\"footerOffset\":{},\"footerSize\":{},"
       "\"compactionLevel\":{},\"compression\":\"{}\",\"createdAt\":{}{},\"dedicatedColumns\":{},\"columns\":{}}}\n",
-      kFormatName, m.format_version, Quoted(m.block_id), Quoted(m.tenant), RFC3339(m.start_unix_nano),
-      RFC3339(m.end_unix_nano), m.start_unix_nano, m.end_unix_nano, m.total_traces, m.total_spans, m.data_bytes,
+      kFormatName, m.format_version, Quoted(m.block_id), Quoted(m.tenant), Rfc3339Seconds(m.start_unix_nano),
+      Rfc3339Seconds(m.end_unix_nano), m.start_unix_nano, m.end_unix_nano, m.total_traces, m.total_spans, m.data_bytes,
       m.index_bytes, m.bloom_bytes, m.row_groups, m.bloom_shards, m.bloom_false_positive_rate, m.footer_offset,
       m.footer_bytes, m.compaction_level, CompressionName(m.compression), m.created_unix_seconds, compaction, dedicated, columns);
 }

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 
 #include "blocks/test_util.h"
 #include "io/fault_store.h"
@@ -145,24 +146,15 @@ TEST(BlockTest, BytesPerSpanOnRandomTraces) {
   EXPECT_LT(per_span, 200.0);
 }
 
-}  // namespace
-}  // namespace vivace::blocks
-
-namespace vivace::blocks {
-namespace {
-
 TEST(BlockTest, AbsentTracesPastAFalsePositiveBloomAreNotFound) {
-  model::SpanBatch b = testing::RandomTraces(21).Make(200, 8);
+  model::SpanBatch b = RandomTraces(21).Make(200, 8);
   auto store = io::NewMemoryStore();
   BlockWriterOptions opts;
   opts.row_group_spans = 64;
   opts.bloom.false_positive_rate = 0.5;  // most absent ids get past the bloom filter
-  std::map<model::TraceId, std::vector<uint32_t>> traces;
-  for (uint32_t i = 0; i < b.size(); ++i) traces[b.trace_id[i]].push_back(i);
-  BlockWriter w(store.get(), "t", opts);
-  for (const auto& [id, spans] : traces) ASSERT_TRUE(w.AddTrace(b, spans).ok());
-  auto meta = w.Finish();
+  auto meta = WriteBlock(b, store.get(), opts);
   ASSERT_TRUE(meta.ok());
+  std::set<model::TraceId> traces(b.trace_id.begin(), b.trace_id.end());
   BlockReader reader(store.get(), *meta);
   std::mt19937_64 rng(3);
   for (int i = 0; i < 500; ++i) {
@@ -174,29 +166,19 @@ TEST(BlockTest, AbsentTracesPastAFalsePositiveBloomAreNotFound) {
     ASSERT_TRUE(reader.FindTrace(id, &got).ok());
     EXPECT_TRUE(got.empty()) << id.Hex();
   }
-  for (const auto& [id, spans] : traces) {
+  for (const model::TraceId& id : traces) {
     model::SpanBatch got;
     ASSERT_TRUE(reader.FindTrace(id, &got).ok());
     EXPECT_FALSE(got.empty()) << id.Hex();
   }
 }
 
-}  // namespace
-}  // namespace vivace::blocks
-
-namespace vivace::blocks {
-namespace {
-
 TEST(BlockTest, FooterCarriesRowGroupStatisticsThatBoundTheirRows) {
-  model::SpanBatch b = testing::RandomTraces(22).Make(300, 12);
+  model::SpanBatch b = RandomTraces(22).Make(300, 12);
   auto store = io::NewMemoryStore();
   BlockWriterOptions opts;
   opts.row_group_spans = 100;
-  std::map<model::TraceId, std::vector<uint32_t>> traces;
-  for (uint32_t i = 0; i < b.size(); ++i) traces[b.trace_id[i]].push_back(i);
-  BlockWriter w(store.get(), "t", opts);
-  for (const auto& [id, spans] : traces) ASSERT_TRUE(w.AddTrace(b, spans).ok());
-  auto meta = w.Finish();
+  auto meta = WriteBlock(b, store.get(), opts);
   ASSERT_TRUE(meta.ok());
   ASSERT_FALSE(meta->dedicated.empty());
   BlockReader reader(store.get(), *meta);

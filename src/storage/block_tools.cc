@@ -8,6 +8,7 @@
 #include <ostream>
 #include <set>
 
+#include "base/clock.h"
 #include "otlp/json_encode.h"
 #include "storage/blocklist.h"
 
@@ -17,15 +18,6 @@ namespace {
 // The data object starts with the 8-byte magic "VVBLKD01", which the first row group follows
 // (docs/formats/block_v1.md, "data").
 constexpr uint64_t kDataMagicBytes = 8;
-
-std::string Rfc3339(uint64_t unix_nano) {
-  time_t secs = static_cast<time_t>(unix_nano / 1000000000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // "812 B", "12.3 KiB", "4.0 MiB".
 std::string HumanBytes(uint64_t n) {
@@ -184,14 +176,14 @@ void WriteMetaSummary(const blocks::BlockMeta& m, BlockState state, std::ostream
     state_text += ", compacted from " + Join(m.compacted_from, ", ", Identity);
   }
   if (m.compacted_unix_seconds != 0) {
-    state_text += ", marked compacted " + Rfc3339(m.compacted_unix_seconds * 1000000000);
+    state_text += ", marked compacted " + Rfc3339Seconds(m.compacted_unix_seconds * 1000000000);
   }
   t.Add({"state", state_text});
   t.Add({"format",
          fmt::format("{} version {}, compression {}, compaction level {}, created {}",
                      blocks::kFormatName, m.format_version, blocks::CompressionName(m.compression),
-                     m.compaction_level, Rfc3339(m.created_unix_seconds * 1000000000))});
-  t.Add({"time", Rfc3339(m.start_unix_nano) + " .. " + Rfc3339(m.end_unix_nano)});
+                     m.compaction_level, Rfc3339Seconds(m.created_unix_seconds * 1000000000))});
+  t.Add({"time", Rfc3339Seconds(m.start_unix_nano) + " .. " + Rfc3339Seconds(m.end_unix_nano)});
   t.Add({"traces", std::to_string(m.total_traces)});
   t.Add({"spans", fmt::format("{} ({} B/span in data + index + bloom)", m.total_spans,
                               PerSpan(m.total_bytes(), m.total_spans))});
@@ -242,8 +234,8 @@ void WriteRowGroups(const BlockLayout& layout, std::ostream& out) {
   for (size_t i = 0; i < layout.row_groups.size(); ++i) {
     const blocks::RowGroupEntry& e = layout.row_groups[i];
     t.Add({std::to_string(i), e.min_id.Hex(), e.max_id.Hex(), std::to_string(e.traces),
-           std::to_string(e.spans), std::to_string(e.length), Rfc3339(e.start_unix_nano),
-           Rfc3339(e.end_unix_nano)});
+           std::to_string(e.spans), std::to_string(e.length), Rfc3339Seconds(e.start_unix_nano),
+           Rfc3339Seconds(e.end_unix_nano)});
   }
   t.Render(out);
 }
@@ -364,7 +356,7 @@ Status ListBlocksReport(io::ObjectStore* store, std::string_view tenant, std::os
     }
     const blocks::BlockMeta& m = *f.meta;
     t.Add({m.tenant, m.block_id, std::string(BlockStateName(f.state)),
-           std::to_string(m.compaction_level), Rfc3339(m.start_unix_nano), Rfc3339(m.end_unix_nano),
+           std::to_string(m.compaction_level), Rfc3339Seconds(m.start_unix_nano), Rfc3339Seconds(m.end_unix_nano),
            std::to_string(m.total_traces), std::to_string(m.total_spans),
            std::to_string(m.row_groups), HumanBytes(m.data_bytes), HumanBytes(m.index_bytes),
            HumanBytes(m.bloom_bytes), PerSpan(m.total_bytes(), m.total_spans)});
@@ -387,7 +379,7 @@ Status ListBlocksReport(io::ObjectStore* store, std::string_view tenant, std::os
   } else {
     bool any = live > 0;
     t.Add({"total", fmt::format("{} live block{}", live, live == 1 ? "" : "s"), "", "",
-           any ? Rfc3339(total.start_unix_nano) : "", any ? Rfc3339(total.end_unix_nano) : "",
+           any ? Rfc3339Seconds(total.start_unix_nano) : "", any ? Rfc3339Seconds(total.end_unix_nano) : "",
            std::to_string(total.total_traces), std::to_string(total.total_spans),
            std::to_string(total.row_groups), HumanBytes(total.data_bytes),
            HumanBytes(total.index_bytes), HumanBytes(total.bloom_bytes),
