@@ -1,5 +1,5 @@
-// Fuzz target for the block readers: a row group (with a fixed dedicated-column layout), the
-// index object and meta.json. Any input must give a value or an error, never a crash.
+// Fuzz target for the block readers: a row group (with a fixed dedicated-column layout) and its
+// trace-id probe, the index object, the data object's footer and meta.json. Any input must give a value or an error, never a crash.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -23,6 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     vivace::model::SpanBatch out;
     for (size_t t = 0; t < g->traces.size(); ++t) CopyTrace(*g, t, &out);
   }
+  (void)RowGroupHasTrace(in, ColumnNames(kDedicated).size(), vivace::model::TraceId(), limits);
+  (void)ParseFooter(in);
   (void)ParseIndex(in);
   (void)ParseMetaJson(in);
   return 0;
