@@ -903,7 +903,7 @@ Result<RowGroup> DecodeRowGroup(std::string_view bytes, std::span<const Dedicate
         break;
       }
     }
-    if (!s.ok()) return s.WithContext("column " + std::to_string(c));
+    if (!s.ok()) return s.WithContext("column " + ColumnNames(dedicated)[c]);
   }
   Decoder dec(cols, dedicated, &g);
   VV_RETURN_IF_ERROR(dec.Run(h.base_start));
