@@ -507,7 +507,11 @@ Result<BlockMeta> BlockWriter::Finish() {
 // ---------------------------------------------------------------------------------------------
 
 BlockReader::BlockReader(io::ObjectStore* store, BlockMeta meta, ReadLimits limits, RowGroupCache* cache)
-    : store_(store), meta_(std::move(meta)), limits_(limits), cache_(cache) {
+    : store_(store),
+      meta_(std::move(meta)),
+      limits_(limits),
+      columns_(ColumnNames(meta_.dedicated).size()),
+      cache_(cache) {
   bloom_.resize(meta_.bloom_shards);
 }
 
@@ -600,7 +604,7 @@ Status BlockReader::FindTrace(const model::TraceId& id, model::SpanBatch* out) {
     if (!bytes.ok()) return Error(bytes.status());
     // Most lookups that get here for an absent trace are bloom false positives (one per
     // hundred blocks at the default rate): the trace-id column alone answers them.
-    auto has = RowGroupHasTrace(*bytes, ColumnNames(meta_.dedicated).size(), id, limits_);
+    auto has = RowGroupHasTrace(*bytes, columns_, id, limits_);
     if (!has.ok()) return Error(has.status().WithContext(fmt::format("row group {}", group)));
     if (!*has) return Status::OK();
     VV_ASSIGN_OR_RETURN(RowGroup read, DecodeGroup(group, e, *bytes));

@@ -207,6 +207,7 @@ class BlockReader {
   io::ObjectStore* store_;
   const BlockMeta meta_;
   const ReadLimits limits_;
+  const size_t columns_;  // of each row group, from meta_.dedicated
   RowGroupCache* cache_;
   Mutex mu_;
   std::shared_ptr<const std::vector<RowGroupEntry>> index_ VV_GUARDED_BY(mu_);

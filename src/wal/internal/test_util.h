@@ -2,7 +2,6 @@
 // Helpers shared by the WAL tests. Test-only.
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -13,33 +12,12 @@
 #include <utility>
 #include <vector>
 
+#include "base/test_util.h"
 #include "wal/wal.h"
 
 namespace vivace::wal::testing {
 
-/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl =
-        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/vivace_wal_test_XXXXXX";
-    char* p = ::mkdtemp(tmpl.data());
-    EXPECT_NE(p, nullptr) << "mkdtemp " << tmpl;
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::vivace::testing::TempDir;
 
 /// Deterministic payload for record `i` of writer `thread`: starts with "t<thread>:<i>:",
 /// 0..max_len bytes of filler after that.
