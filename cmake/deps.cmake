@@ -17,3 +17,21 @@ if(VV_BUILD_TESTS)
   include(GoogleTest)
 endif()
 find_package(benchmark CONFIG QUIET)
+
+# RE2 (TraceQL regular expressions). gRPC's CMake package usually defines re2::re2 already.
+if(NOT TARGET re2::re2)
+  pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+  add_library(re2::re2 INTERFACE IMPORTED)
+  target_link_libraries(re2::re2 INTERFACE PkgConfig::RE2)
+endif()
+
+# The reference systems' own test data (Tempo's TraceQL examples), beside the checkout.
+set(VV_TEMPO_FIXTURES "" CACHE PATH "Directory holding traceql_test_examples.yaml")
+if(NOT VV_TEMPO_FIXTURES)
+  foreach(dir ${PROJECT_SOURCE_DIR}/../shared/tempo_fixtures /work/shared/tempo_fixtures)
+    if(EXISTS ${dir}/traceql_test_examples.yaml)
+      set(VV_TEMPO_FIXTURES ${dir})
+      break()
+    endif()
+  endforeach()
+endif()

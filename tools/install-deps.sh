@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(cmake ninja-build g++ ccache mold pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
-  libzstd-dev liblz4-dev zlib1g-dev libsimdjson-dev libyaml-cpp-dev libfmt-dev libcli11-dev libxxhash-dev
+  libzstd-dev liblz4-dev zlib1g-dev libsimdjson-dev libyaml-cpp-dev libre2-dev libfmt-dev libcli11-dev libxxhash-dev
   libboost-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   curl python3)
 

@@ -14,22 +14,12 @@
 #include "blocks/columns.h"
 #include "model/ids.h"
 #include "model/span_batch.h"
+#include "scan/fetch.h"
 
 namespace vivace::blocks {
 
-/// Nested-set numbers of a span within its trace: a span's descendants are exactly the spans
-/// whose `left` lies in (left, right). `parent` is the parent's `left`, 0 for a root.
-struct NestedSet {
-  uint32_t left = 0;
-  uint32_t right = 0;
-  uint32_t parent = 0;
-};
-
-struct ServiceStat {
-  std::string_view name;
-  uint32_t spans = 0;
-  uint32_t errors = 0;  // spans with status code ERROR
-};
+using NestedSet = scan::NestedSet;
+using ServiceStat = scan::ServiceStat;
 
 /// One row of the trace-level table.
 struct TraceEntry {
