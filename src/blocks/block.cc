@@ -580,6 +580,32 @@ Result<RowGroup> BlockReader::ReadRowGroup(size_t i) {
   return DecodeGroup(i, e, *bytes);
 }
 
+Result<std::string> BlockReader::ReadRowGroupBytes(size_t i) {
+  VV_ASSIGN_OR_RETURN(auto index, Index());
+  if (i >= index.size()) return InvalidArgument("row group out of range");
+  auto bytes = store_->GetRange(meta_.key(kDataName), index[i].offset, index[i].length);
+  if (!bytes.ok()) return Error(bytes.status());
+  return bytes;
+}
+
+Result<RowGroup> BlockReader::DecodeRowGroupBytes(size_t i, std::string_view bytes) {
+  VV_ASSIGN_OR_RETURN(auto index, Index());
+  if (i >= index.size()) return InvalidArgument("row group out of range");
+  return DecodeGroup(i, index[i], bytes);
+}
+
+Result<std::shared_ptr<const Footer>> BlockReader::CachedFooter() {
+  {
+    MutexLock l(mu_);
+    if (footer_ != nullptr) return footer_;
+  }
+  VV_ASSIGN_OR_RETURN(Footer f, ReadFooter());
+  auto shared = std::make_shared<const Footer>(std::move(f));
+  MutexLock l(mu_);
+  if (footer_ == nullptr) footer_ = shared;
+  return footer_;
+}
+
 Result<RowGroup> BlockReader::DecodeGroup(size_t i, const RowGroupEntry& e, std::string_view bytes) {
   auto g = DecodeRowGroup(bytes, meta_.dedicated, limits_);
   if (!g.ok()) return Error(g.status().WithContext(fmt::format("row group {}", i)));

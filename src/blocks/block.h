@@ -194,6 +194,12 @@ class BlockReader {
   Result<Footer> ReadFooter();
   /// Reads and decodes row group `i`.
   Result<RowGroup> ReadRowGroup(size_t i);
+  /// The encoded bytes of row group `i`, and their decoding (checked against the index), for
+  /// readers that look at a few columns before deciding to decode (search).
+  Result<std::string> ReadRowGroupBytes(size_t i);
+  Result<RowGroup> DecodeRowGroupBytes(size_t i, std::string_view bytes);
+  /// The footer, read once and then kept (statistics for search pruning).
+  Result<std::shared_ptr<const Footer>> CachedFooter();
 
   /// Reads every object of the block and checks every checksum and structure: index, bloom
   /// shards, footer, each row group fully decoded, and counts against the meta.
@@ -212,6 +218,7 @@ class BlockReader {
   Mutex mu_;
   std::shared_ptr<const std::vector<RowGroupEntry>> index_ VV_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<const BloomShard>> bloom_ VV_GUARDED_BY(mu_);
+  std::shared_ptr<const Footer> footer_ VV_GUARDED_BY(mu_);
 };
 
 /// What one listing of a tenant's objects finds.

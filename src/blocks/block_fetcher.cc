@@ -1,6 +1,190 @@
+// Pruning, cheapest first: the block's time range (meta), each row group's time range (index),
+// its statistics (footer: durations, status codes, kinds, dedicated columns' presence and int
+// ranges), then — once its bytes are read, before anything is decompressed but a few dictionary
+// pages — the dictionaries of the string columns the conditions name. Only row groups that
+// survive are decoded and handed to the engine, which evaluates the query exactly; so every test
+// here only has to be conservative (never skip what could match).
+
 #include "blocks/block_fetcher.h"
 
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <memory>
+
 namespace vivace::blocks {
+namespace {
+
+using scan::Condition;
+using scan::Intrinsic;
+using scan::Op;
+using scan::Scope;
+using scan::Static;
+using scan::StaticType;
+
+bool MayCompareRange(Op op, int64_t lo, int64_t hi, int64_t x) {
+  switch (op) {
+    case Op::kEq: return lo <= x && x <= hi;
+    case Op::kNeq: return !(lo == x && hi == x);
+    case Op::kGt: return hi > x;
+    case Op::kGte: return hi >= x;
+    case Op::kLt: return lo < x;
+    case Op::kLte: return lo <= x;
+    default: return true;
+  }
+}
+
+// A bitmask of values (status codes, kinds) against `op x`.
+bool MayMatchMask(Op op, uint32_t mask, int64_t x) {
+  if (x < 0 || x > 31) return op == Op::kNeq;
+  uint32_t bit = 1u << x;
+  if (op == Op::kEq) return (mask & bit) != 0;
+  if (op == Op::kNeq) return (mask & ~bit) != 0;
+  return true;
+}
+
+// Statistics only (no I/O). False: no span of the row group can satisfy `c`.
+bool MayMatchStats(const Condition& c, const RowGroupStats& st, const BlockMeta& meta) {
+  if (c.op == Op::kNone) return true;
+  const Static* v = c.operands.empty() ? nullptr : &c.operands[0];
+  switch (c.attr.intrinsic) {
+    case Intrinsic::kDuration:
+      if (v == nullptr || !scan::IsNumeric(v->type)) return true;
+      if (v->type == StaticType::kFloat) return true;  // keep exactness simple
+      return MayCompareRange(c.op, static_cast<int64_t>(st.min_duration_nano), static_cast<int64_t>(st.max_duration_nano), v->i);
+    case Intrinsic::kStatus:
+      return v == nullptr || v->type != StaticType::kStatus || MayMatchMask(c.op, st.status_codes, v->i);
+    case Intrinsic::kKind:
+      return v == nullptr || v->type != StaticType::kKind || MayMatchMask(c.op, st.kinds, v->i);
+    case Intrinsic::kNone: break;
+    default: return true;
+  }
+  // Dedicated int columns: a value range; but the key may also sit in the generic table (other
+  // types, repeats), so only the range of an int comparison is decisive here when the generic
+  // tables are checked too (see MayMatchColumns). Here: nothing.
+  (void)meta;
+  return true;
+}
+
+struct Peeker {
+  std::string_view bytes;
+  const BlockMeta& meta;
+  Arena arena;
+  std::map<std::string, ColumnPeek, std::less<>> cache;
+
+  const ColumnPeek* Get(const std::string& name) {
+    auto it = cache.find(name);
+    if (it != cache.end()) return &it->second;
+    auto p = PeekColumn(bytes, meta.dedicated, name, &arena);
+    if (!p.ok()) return nullptr;  // unreadable: don't prune; the decode reports the error
+    return &cache.emplace(name, std::move(*p)).first->second;
+  }
+};
+
+// Whether a column's values may include one satisfying `op value` (strings).
+bool ColumnMay(Peeker& pk, const std::string& column, Op op, const Static* v, const re2::RE2* re) {
+  const ColumnPeek* p = pk.Get(column);
+  if (p == nullptr || !p->exists) return true;
+  if (p->values == 0) return false;
+  if (!p->has_dictionary || v == nullptr) return true;
+  if (op == Op::kEq) {
+    return std::find(p->dictionary.begin(), p->dictionary.end(), v->s) != p->dictionary.end();
+  }
+  if (op == Op::kRegex && re != nullptr) {
+    for (std::string_view d : p->dictionary) {
+      if (RE2::FullMatch(re2::StringPiece(d.data(), d.size()), *re)) return true;
+    }
+    return false;
+  }
+  if (op == Op::kNeq) {
+    for (std::string_view d : p->dictionary) {
+      if (d != v->s) return true;
+    }
+    return false;
+  }
+  return true;
+}
+
+// Whether a key appears in a generic attribute table ("span_attr", ...) of the row group.
+bool GenericHasKey(Peeker& pk, std::string_view owner, const std::string& key) {
+  const ColumnPeek* p = pk.Get(std::string(owner) + "_attr.key");
+  if (p == nullptr || !p->exists) return true;
+  if (p->values == 0) return false;
+  if (!p->has_dictionary) return true;
+  return std::find(p->dictionary.begin(), p->dictionary.end(), key) != p->dictionary.end();
+}
+
+// A named attribute of span or resource: the dedicated column (if any) or the generic table.
+bool OwnerMay(Peeker& pk, const RowGroupStats& st, std::string_view owner, DedicatedColumn::Owner downer,
+              const Condition& c, const re2::RE2* re) {
+  const Static* v = c.operands.empty() ? nullptr : &c.operands[0];
+  bool string_value = v != nullptr && v->type == StaticType::kString &&
+                      (c.op == Op::kEq || c.op == Op::kRegex);
+  // Dedicated column?
+  for (size_t i = 0; i < pk.meta.dedicated.size(); ++i) {
+    const DedicatedColumn& d = pk.meta.dedicated[i];
+    if (d.owner != downer || d.key != c.attr.name) continue;
+    bool present = i < st.dedicated.size() ? st.dedicated[i].present > 0 : true;
+    if (present) {
+      if (!string_value || d.kind != model::ValueKind::kString) return true;
+      std::string column = std::string(downer == DedicatedColumn::Owner::kSpan ? "span" : "resource") + ".attr." + d.key;
+      if (ColumnMay(pk, column, c.op, v, re)) return true;
+    }
+    break;
+  }
+  if (!GenericHasKey(pk, owner, c.attr.name)) return false;
+  if (!string_value) return true;
+  // Arrays (and kvlists) live in the composite column; an array element may match too.
+  const ColumnPeek* composite = pk.Get(std::string(owner) + "_attr.composite");
+  if (composite == nullptr || !composite->exists || composite->values > 0) return true;
+  return ColumnMay(pk, std::string(owner) + "_attr.string", c.op, v, re);
+}
+
+bool MayMatchColumns(Peeker& pk, const Condition& c, const RowGroupStats& st, const re2::RE2* re) {
+  if (c.op == Op::kNone || c.op == Op::kNotExists || c.op == Op::kNotRegex) return true;
+  const Static* v = c.operands.empty() ? nullptr : &c.operands[0];
+  bool str = v != nullptr && v->type == StaticType::kString;
+  auto column = [&](const char* name) { return !str || ColumnMay(pk, name, c.op, v, re); };
+  switch (c.attr.intrinsic) {
+    case Intrinsic::kName: return column("span.name");
+    case Intrinsic::kStatusMessage: return column("span.status_message");
+    case Intrinsic::kTraceRootService: return column("trace.root_service");
+    case Intrinsic::kTraceRootName: return column("trace.root_name");
+    case Intrinsic::kEventName: return column("event.name");
+    case Intrinsic::kInstrumentationName: return column("scope.name");
+    case Intrinsic::kInstrumentationVersion: return column("scope.version");
+    case Intrinsic::kNone: break;
+    default: return true;
+  }
+  if (c.attr.parent) return true;
+  switch (c.attr.scope) {
+    case Scope::kSpan: return OwnerMay(pk, st, "span", DedicatedColumn::Owner::kSpan, c, re);
+    case Scope::kResource: return OwnerMay(pk, st, "resource", DedicatedColumn::Owner::kResource, c, re);
+    case Scope::kNone:
+      return OwnerMay(pk, st, "span", DedicatedColumn::Owner::kSpan, c, re) ||
+             OwnerMay(pk, st, "resource", DedicatedColumn::Owner::kResource, c, re);
+    case Scope::kEvent: return GenericHasKey(pk, "event", c.attr.name);
+    case Scope::kLink: return GenericHasKey(pk, "link", c.attr.name);
+    case Scope::kInstrumentation: return GenericHasKey(pk, "scope", c.attr.name);
+    case Scope::kTrace: return true;
+  }
+  return true;
+}
+
+// Combines per-condition answers as the request says.
+template <typename F>
+bool Survives(const scan::FetchRequest& req, F&& may) {
+  if (req.conditions.empty()) return true;
+  bool any = false;
+  for (size_t i = 0; i < req.conditions.size(); ++i) {
+    bool m = may(i);
+    if (req.all_conditions && !m) return false;
+    any = any || m;
+  }
+  return req.all_conditions || any;
+}
+
+}  // namespace
 
 Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, const scan::TraceVisitor& visit) {
   scan::FetchStats stats;
@@ -10,6 +194,21 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
     return stats;
   }
   VV_ASSIGN_OR_RETURN(std::vector<RowGroupEntry> index, reader_->Index());
+  std::shared_ptr<const Footer> footer;
+  if (!req.conditions.empty()) {
+    VV_ASSIGN_OR_RETURN(footer, reader_->CachedFooter());
+  }
+  // Regexes of the conditions, compiled once per fetch.
+  std::vector<std::unique_ptr<re2::RE2>> regexes(req.conditions.size());
+  for (size_t i = 0; i < req.conditions.size(); ++i) {
+    const Condition& c = req.conditions[i];
+    if (c.op == Op::kRegex && !c.operands.empty() && c.operands[0].type == StaticType::kString) {
+      RE2::Options o;
+      o.set_log_errors(false);
+      regexes[i] = std::make_unique<re2::RE2>(c.operands[0].s, o);
+      if (!regexes[i]->ok()) regexes[i].reset();
+    }
+  }
   stats.row_groups = index.size();
   for (size_t i = 0; i < index.size(); ++i) {
     const RowGroupEntry& e = index[i];
@@ -18,8 +217,24 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
       ++stats.row_groups_pruned;
       continue;
     }
-    VV_ASSIGN_OR_RETURN(RowGroup g, reader_->ReadRowGroup(i));
-    stats.inspected_bytes += e.length;
+    const RowGroupStats* st = footer != nullptr && i < footer->stats.size() ? &footer->stats[i] : nullptr;
+    if (st != nullptr && !Survives(req, [&](size_t k) { return MayMatchStats(req.conditions[k], *st, meta); })) {
+      ++stats.row_groups_pruned;
+      continue;
+    }
+    VV_ASSIGN_OR_RETURN(std::string bytes, reader_->ReadRowGroupBytes(i));
+    stats.inspected_bytes += bytes.size();
+    if (st != nullptr) {
+      Peeker pk{bytes, meta, {}, {}};
+      bool survives = Survives(req, [&](size_t k) {
+        return MayMatchStats(req.conditions[k], *st, meta) && MayMatchColumns(pk, req.conditions[k], *st, regexes[k].get());
+      });
+      if (!survives) {
+        ++stats.row_groups_pruned;
+        continue;
+      }
+    }
+    VV_ASSIGN_OR_RETURN(RowGroup g, reader_->DecodeRowGroupBytes(i, bytes));
     stats.inspected_spans += g.spans.size();
     for (const TraceEntry& t : g.traces) {
       ++stats.inspected_traces;

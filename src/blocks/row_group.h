@@ -101,6 +101,19 @@ Result<RowGroup> DecodeRowGroup(std::string_view bytes, std::span<const Dedicate
 Result<bool> RowGroupHasTrace(std::string_view bytes, size_t columns, const model::TraceId& id,
                               const ReadLimits& limits = {});
 
+/// What a search can learn about one column of an encoded row group without decoding the rest:
+/// its value count and, for string columns, its distinct values (views into `arena`) — the
+/// dictionary page when there is one, else the (small, plain) column itself.
+struct ColumnPeek {
+  bool exists = false;  // the block has this column
+  uint64_t values = 0;
+  bool has_dictionary = false;  // `dictionary` lists every distinct value
+  std::vector<std::string_view> dictionary;
+};
+/// Peeks at the column named `name` (ColumnNames order) of an encoded row group.
+Result<ColumnPeek> PeekColumn(std::string_view bytes, std::span<const DedicatedColumn> dedicated,
+                              std::string_view name, Arena* arena, const ReadLimits& limits = {});
+
 /// Copies trace `t` of `group` into `out` (with its resources and scopes).
 void CopyTrace(const RowGroup& group, size_t t, model::SpanBatch* out);
 

@@ -146,7 +146,7 @@ TraceResult Shape(const scan::TraceView& t, std::vector<EvalSpanset>& sets, Eval
       if (b.start_unix_nano[x] != b.start_unix_nano[y]) return b.start_unix_nano[x] < b.start_unix_nano[y];
       return b.span_id[x].view() < b.span_id[y].view();
     });
-    if (ss.spans.size() > spss) ss.spans.resize(spss);
+    if (spss != 0 && ss.spans.size() > spss) ss.spans.resize(spss);  // 0: every span (Tempo)
     for (uint32_t row : ss.spans) {
       SpanResult sp;
       sp.id = b.span_id[row];
