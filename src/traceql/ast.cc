@@ -259,9 +259,9 @@ std::string ToString(const Attribute& a) {
   }
   std::string prefix = a.parent ? "parent." : "";
   if (a.scope == Scope::kNone) {
-    std::string name = QuoteAttributeName(a.name);
     // `.5x` would lex as a number: quote names that start with a digit.
-    if (!a.name.empty() && a.name[0] >= '0' && a.name[0] <= '9' && name[0] != '"') name = Quote(a.name);
+    bool digit = !a.name.empty() && a.name[0] >= '0' && a.name[0] <= '9';
+    std::string name = QuoteAttributeName(a.name, digit);
     return a.parent ? prefix + name : "." + name;
   }
   return prefix + std::string(scan::ScopeName(a.scope)) + "." + QuoteAttributeName(a.name);

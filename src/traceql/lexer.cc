@@ -123,8 +123,8 @@ bool IsAttributeRune(char c) {
   }
 }
 
-std::string QuoteAttributeName(std::string_view name) {
-  bool bare = !name.empty();
+std::string QuoteAttributeName(std::string_view name, bool force) {
+  bool bare = !name.empty() && !force;
   for (char c : name) {
     if (!IsAttributeRune(c)) bare = false;
   }

@@ -67,6 +67,7 @@ class Lexer {
 /// Whether `c` may appear in an unquoted attribute name.
 bool IsAttributeRune(char c);
 /// The name as TraceQL would need it written after a scope: bare, or quoted with \" and \\.
-std::string QuoteAttributeName(std::string_view name);
+/// `force` quotes even a name that could stay bare.
+std::string QuoteAttributeName(std::string_view name, bool force = false);
 
 }  // namespace vivace::traceql
