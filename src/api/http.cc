@@ -55,6 +55,27 @@ std::optional<std::string> HttpRequest::Query(std::string_view name) const {
   return std::nullopt;
 }
 
+std::vector<std::pair<std::string, std::string>> HttpRequest::QueryParams() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string_view q = query;
+  while (!q.empty()) {
+    size_t amp = q.find('&');
+    std::string_view pair = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+    if (pair.empty() || pair.find(';') != std::string_view::npos) continue;
+    size_t eq = pair.find('=');
+    std::string k(pair.substr(0, eq));
+    std::string v(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    for (char& c : k) c = c == '+' ? ' ' : c;
+    for (char& c : v) c = c == '+' ? ' ' : c;
+    auto dk = PercentDecode(k);
+    auto dv = PercentDecode(v);
+    if (!dk || !dv) continue;
+    out.emplace_back(std::move(*dk), std::move(*dv));
+  }
+  return out;
+}
+
 HttpResponse HttpResponse::Text(int status, std::string body) {
   HttpResponse r;
   r.status = status;

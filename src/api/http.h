@@ -24,6 +24,9 @@ struct HttpRequest {
   std::string_view Header(std::string_view name) const;
   /// First query parameter with this name, percent-decoded; nullopt when absent.
   std::optional<std::string> Query(std::string_view name) const;
+  /// Every query parameter, percent-decoded ('+' is a space), in order. As Go's url.ParseQuery,
+  /// pairs that are not valid percent-encoding, or hold a ';', are left out.
+  std::vector<std::pair<std::string, std::string>> QueryParams() const;
 };
 
 struct HttpResponse {

@@ -171,6 +171,25 @@ void Ingester::Consume(std::unique_ptr<model::SpanBatch> batch, model::ConsumeCa
   });
 }
 
+std::vector<model::TraceId> Ingester::LiveTraceIds(std::string_view tenant, uint64_t start_s, uint64_t end_s) {
+  std::vector<model::TraceId> out;
+  Tenant* t;
+  {
+    MutexLock lock(tenants_mu_);
+    auto it = tenants_.find(std::string(tenant));
+    if (it == tenants_.end()) return out;
+    t = it->second.get();
+  }
+  MutexLock lock(t->mu);
+  for (const auto& [id, lt] : t->traces) {
+    if (start_s != 0 && lt.end_unix_nano < start_s * 1000000000ull) continue;
+    if (end_s != 0 && lt.start_unix_nano > end_s * 1000000000ull + 999999999ull) continue;
+    out.push_back(id);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 Result<std::unique_ptr<model::SpanBatch>> Ingester::FindTrace(std::string_view tenant, const model::TraceId& id,
                                                               uint64_t start_s, uint64_t end_s) {
   auto out = std::make_unique<model::SpanBatch>();

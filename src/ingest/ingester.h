@@ -59,6 +59,10 @@ class Ingester : public model::SpanSink, public model::TraceSource {
   Result<std::unique_ptr<model::SpanBatch>> FindTrace(std::string_view tenant, const model::TraceId& id,
                                                       uint64_t start_s, uint64_t end_s) override;
 
+  /// The live traces of `tenant` overlapping [start_s, end_s] (0 = open), for search: the
+  /// engine reads each with FindTrace.
+  std::vector<model::TraceId> LiveTraceIds(std::string_view tenant, uint64_t start_s, uint64_t end_s);
+
   /// Cuts live traces into blocks: every trace when `all` (POST /flush), else the idle ones
   /// (when they are due, see IngesterOptions). Then deletes the WAL segments no live trace
   /// needs. Serialised with itself. A crash at any point loses nothing: traces leave the live

@@ -3,6 +3,8 @@
 #include <thread>
 
 #include "api/grpc_server.h"
+#include "api/search_routes.h"
+#include "query/searcher.h"
 #include "api/http_server.h"
 #include "api/routes.h"
 #include "base/clock.h"
@@ -114,6 +116,8 @@ Status App::Init() {
                                            __DATE__ " " __TIME__},
                             &metrics_, [this] { return ready_.load(); });
   api::RegisterTraceRoutes(router_.get(), traces_.get());
+  searcher_ = std::make_unique<query::Searcher>(blocklist_.get(), ingester_.get());
+  api::RegisterSearchRoutes(router_.get(), searcher_.get());
   api::RegisterFlushRoute(router_.get(), [this] { return ingester_->Flush(true); });
 
   int threads = c.server.http_threads > 0 ? c.server.http_threads
@@ -128,7 +132,10 @@ Status App::Init() {
   api::GrpcServerOptions go;
   go.listen = c.server.grpc_listen;
   go.max_receive_message_bytes = static_cast<int>(c.otlp.grpc_max_recv_msg_bytes);
-  VV_ASSIGN_OR_RETURN(grpc_, api::GrpcServer::Start(go, {{std::string(api::kOtlpExportMethod), api::OtlpGrpcHandler(otlp_.get())}}));
+  // Grafana's streaming search (tempopb.StreamingQuerier/Search) is served here too.
+  VV_ASSIGN_OR_RETURN(grpc_, api::GrpcServer::Start(
+                                 go, {{std::string(api::kOtlpExportMethod), api::OtlpGrpcHandler(otlp_.get())}},
+                                 {{std::string(api::kStreamingSearchMethod), api::SearchStreamHandler(searcher_.get())}}));
   log::Info("gRPC API listening on {} (port {})", c.server.grpc_listen, grpc_->port());
 
   if (c.otlp.grpc_enabled) {

@@ -28,6 +28,7 @@ class Compactor;
 }
 namespace vivace::query {
 class MergedTraceSource;
+class Searcher;
 }
 namespace vivace::receivers {
 class OtlpReceiver;
@@ -81,6 +82,7 @@ class App {
   std::vector<std::thread> loops_;
   std::unique_ptr<ingest::Ingester> ingester_;
   std::unique_ptr<query::MergedTraceSource> traces_;
+  std::unique_ptr<query::Searcher> searcher_;
   std::unique_ptr<receivers::OtlpReceiver> otlp_;
   std::unique_ptr<api::Router> router_;
   std::unique_ptr<api::Router> otlp_router_;

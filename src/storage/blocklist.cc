@@ -115,3 +115,16 @@ Result<std::unique_ptr<model::SpanBatch>> Blocklist::FindTrace(std::string_view 
 }
 
 }  // namespace vivace::storage
+
+namespace vivace::storage {
+
+std::vector<std::shared_ptr<blocks::BlockReader>> Blocklist::Readers(std::string_view tenant) const {
+  std::vector<std::shared_ptr<blocks::BlockReader>> out;
+  MutexLock l(mu_);
+  auto it = tenants_.find(tenant);
+  if (it == tenants_.end()) return out;
+  for (const auto& [id, r] : it->second) out.push_back(r);
+  return out;
+}
+
+}  // namespace vivace::storage

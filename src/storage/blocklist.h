@@ -33,6 +33,8 @@ class Blocklist : public model::TraceSource {
   Result<std::unique_ptr<model::SpanBatch>> FindTrace(std::string_view tenant, const model::TraceId& id,
                                                       uint64_t start_s, uint64_t end_s) override;
 
+  /// Readers of the tenant's blocks (for search), any order.
+  std::vector<std::shared_ptr<blocks::BlockReader>> Readers(std::string_view tenant) const;
   /// The tenant's blocks, oldest first.
   std::vector<blocks::BlockMeta> Blocks(std::string_view tenant) const;
   std::vector<std::string> Tenants() const;

@@ -447,7 +447,7 @@ std::vector<Case> ParseFile(const fs::path& path, const std::string& rel) {
               "unknown line, or an event/link not indented under a span");
         AddEventOrLink(f->blocks.back().get(), t);
       }
-    } catch (const ParseError& e) {
+    } catch (const std::exception& e) {  // ParseError, or std::stoul's
       std::string& error = cases.empty() ? file_error : cases.back().error;
       if (error.empty()) error = where + ": " + e.what();
     }
@@ -521,12 +521,19 @@ const Fixture& GetFixture(const GoldenFile& f) {
 
 // ---- Comparison -------------------------------------------------------------------------------
 
-std::string RenderResult(const GoldenFile& f, const traceql::SearchResult& r) {
+// The result in the expectation syntax; with `span_attrs`, each span's attributes in [].
+std::string RenderResult(const GoldenFile& f, const traceql::SearchResult& r, bool span_attrs) {
   std::string out;
   for (const auto& t : r.traces) {
     for (const auto& ss : t.spansets) {
       out += "  " + f.Name(t.id) + ":";
-      for (const auto& sp : ss.spans) out += " " + f.Name(sp.id);
+      for (const auto& sp : ss.spans) {
+        out += " " + f.Name(sp.id);
+        for (size_t i = 0; span_attrs && i < sp.attributes.size(); ++i) {
+          out += (i ? " " : "[") + sp.attributes[i].key + "=" + Render(sp.attributes[i].value);
+          out += i + 1 == sp.attributes.size() ? "]" : "";
+        }
+      }
       out += " | matched=" + std::to_string(ss.matched);
       for (const auto& a : ss.attributes) out += " " + a.key + "=" + Render(a.value);
       out += "\n";
@@ -631,7 +638,8 @@ TEST_P(TraceqlGolden, Case) {
   Result<traceql::SearchResult> r = traceql::Search(c.query, sources, opts);
   std::string head = c.where + "\n  query: " + c.query + "\n";
   if (!c.expect_error.empty()) {
-    ASSERT_FALSE(r.ok()) << head << "expected an error, got:\n" << RenderResult(*c.file, *r);
+    ASSERT_FALSE(r.ok()) << head << "expected an error, got:\n"
+                         << RenderResult(*c.file, *r, !c.checks.empty());
     StatusCode want =
         c.expect_error == "invalid" ? StatusCode::kInvalidArgument : StatusCode::kUnimplemented;
     EXPECT_TRUE(c.expect_error == "any" || r.status().code() == want)
@@ -646,7 +654,7 @@ TEST_P(TraceqlGolden, Case) {
   std::string problems = Compare(c, *r);
   EXPECT_TRUE(problems.empty()) << head << problems << "expected:\n"
                                 << (expected.empty() ? "  none\n" : expected) << "actual:\n"
-                                << RenderResult(*c.file, *r);
+                                << RenderResult(*c.file, *r, !c.checks.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, TraceqlGolden, ::testing::ValuesIn(AllCases()),
