@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
       {"regex", "{ resource.service.name =~ \"check.*\" }"},
       {"duration range", "{ duration > 100ms && duration < 120ms }"},
       {"descendant", "{ resource.service.name = \"frontend\" } >> { status = error }"},
-      {"sibling", "{ kind = client } ~ { kind = producer }"},
+      {"sibling", "{ kind = client } ~ { kind = client }"},
       {"count() > 5", "{ status = error } | count() > 5"},
       {"by + avg", "{ } | by(resource.service.name) | avg(duration) > 100ms"},
   };

@@ -25,8 +25,8 @@ struct SearchRequest {
   /// Most spans listed per spanset (`spss`, default 3); 0 means every matching span (Tempo's
   /// "unlimited").
   uint32_t spans_per_spanset = 3;
-  /// Time range in unix seconds. Both 0: no range (everything the service holds); otherwise
-  /// start_s < end_s.
+  /// Time range in unix seconds. Both 0: no range was given, and Tempo then searches only
+  /// recent data (its ingesters, not the blocks); otherwise start_s < end_s.
   uint64_t start_s = 0;
   uint64_t end_s = 0;
 };
