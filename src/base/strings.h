@@ -26,4 +26,7 @@ void AppendJsonEscaped(std::string* out, std::string_view s);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 std::string_view Trim(std::string_view s);
 
+/// Decodes %XX escapes (not '+'); nullopt for a malformed escape.
+std::optional<std::string> PercentDecode(std::string_view s);
+
 }  // namespace vivace

@@ -236,20 +236,9 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
     }
     VV_ASSIGN_OR_RETURN(RowGroup g, reader_->DecodeRowGroupBytes(i, bytes));
     stats.inspected_spans += g.spans.size();
-    for (const TraceEntry& t : g.traces) {
+    for (size_t t = 0; t < g.traces.size(); ++t) {
       ++stats.inspected_traces;
-      scan::TraceView v;
-      v.id = t.id;
-      v.batch = &g.spans;
-      v.first_span = t.first_span;
-      v.span_count = t.span_count;
-      v.nested = g.nested.data();
-      v.start_unix_nano = t.start_unix_nano;
-      v.end_unix_nano = t.end_unix_nano;
-      v.root_service = t.root_service;
-      v.root_name = t.root_name;
-      v.services = std::span<const scan::ServiceStat>(g.services.data() + t.first_service, t.service_count);
-      if (!visit(v)) return stats;
+      if (!visit(TraceViewOf(g, t))) return stats;
     }
   }
   return stats;

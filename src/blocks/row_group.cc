@@ -958,6 +958,22 @@ Result<ColumnPeek> PeekColumn(std::string_view bytes, std::span<const DedicatedC
   return out;
 }
 
+scan::TraceView TraceViewOf(const RowGroup& g, size_t i) {
+  const TraceEntry& t = g.traces[i];
+  scan::TraceView v;
+  v.id = t.id;
+  v.batch = &g.spans;
+  v.first_span = t.first_span;
+  v.span_count = t.span_count;
+  v.nested = g.nested.data();
+  v.start_unix_nano = t.start_unix_nano;
+  v.end_unix_nano = t.end_unix_nano;
+  v.root_service = t.root_service;
+  v.root_name = t.root_name;
+  v.services = std::span<const scan::ServiceStat>(g.services.data() + t.first_service, t.service_count);
+  return v;
+}
+
 void CopyTrace(const RowGroup& group, size_t t, model::SpanBatch* out) {
   model::SpanCopier copier(out);
   copier.SetSource(&group.spans);

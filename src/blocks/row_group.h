@@ -114,6 +114,9 @@ struct ColumnPeek {
 Result<ColumnPeek> PeekColumn(std::string_view bytes, std::span<const DedicatedColumn> dedicated,
                               std::string_view name, Arena* arena, const ReadLimits& limits = {});
 
+/// Trace `t` of `group` as the search engine sees it (views into `group`).
+scan::TraceView TraceViewOf(const RowGroup& group, size_t t);
+
 /// Copies trace `t` of `group` into `out` (with its resources and scopes).
 void CopyTrace(const RowGroup& group, size_t t, model::SpanBatch* out);
 

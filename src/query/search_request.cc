@@ -1,5 +1,7 @@
 #include "query/search_request.h"
 
+#include "base/strings.h"
+
 #include <fmt/format.h>
 
 #include <cstring>
@@ -340,22 +342,6 @@ Result<uint32_t> StrictUint32(const QueryParams& params, std::string_view name) 
   return static_cast<uint32_t>(*n);
 }
 
-std::optional<std::string> PercentDecodeStrict(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi << 4 | lo));
-    i += 2;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -572,7 +558,7 @@ Result<TagValuesRequest> ParseTagValuesParams(std::string tag, bool v2, const Qu
 std::string DecodeTagName(std::string_view segment) {
   std::string name(segment);
   for (int round = 0; round < 4; ++round) {  // Grafana encodes twice; more is not expected
-    auto decoded = PercentDecodeStrict(name);
+    auto decoded = PercentDecode(name);
     if (!decoded || *decoded == name) break;
     name = std::move(*decoded);
   }

@@ -27,22 +27,10 @@ class LiveFetcher : public scan::SpansetFetcher {
       builder.AddTrace(*b, idx);
       const blocks::RowGroup& g = builder.group();
       if (g.traces.empty()) continue;
-      const blocks::TraceEntry& t = g.traces[0];
       ++st.inspected_traces;
-      st.inspected_spans += t.span_count;
+      st.inspected_spans += g.traces[0].span_count;
       st.inspected_bytes += b->MemoryBytes();
-      scan::TraceView v;
-      v.id = t.id;
-      v.batch = &g.spans;
-      v.first_span = t.first_span;
-      v.span_count = t.span_count;
-      v.nested = g.nested.data();
-      v.start_unix_nano = t.start_unix_nano;
-      v.end_unix_nano = t.end_unix_nano;
-      v.root_service = t.root_service;
-      v.root_name = t.root_name;
-      v.services = {g.services.data() + t.first_service, t.service_count};
-      if (!visit(v)) break;
+      if (!visit(blocks::TraceViewOf(g, 0))) break;
     }
     return st;
   }

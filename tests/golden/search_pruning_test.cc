@@ -24,19 +24,8 @@ class FullFetcher : public scan::SpansetFetcher {
     scan::FetchStats st;
     for (size_t i = 0; i < r_->meta().row_groups; ++i) {
       VV_ASSIGN_OR_RETURN(blocks::RowGroup g, r_->ReadRowGroup(i));
-      for (const blocks::TraceEntry& t : g.traces) {
-        scan::TraceView v;
-        v.id = t.id;
-        v.batch = &g.spans;
-        v.first_span = t.first_span;
-        v.span_count = t.span_count;
-        v.nested = g.nested.data();
-        v.start_unix_nano = t.start_unix_nano;
-        v.end_unix_nano = t.end_unix_nano;
-        v.root_service = t.root_service;
-        v.root_name = t.root_name;
-        v.services = {g.services.data() + t.first_service, t.service_count};
-        if (!visit(v)) return st;
+      for (size_t t = 0; t < g.traces.size(); ++t) {
+        if (!visit(blocks::TraceViewOf(g, t))) return st;
       }
     }
     return st;
