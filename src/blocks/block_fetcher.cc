@@ -44,7 +44,7 @@ bool MayMatchMask(Op op, uint32_t mask, int64_t x) {
 }
 
 // Statistics only (no I/O). False: no span of the row group can satisfy `c`.
-bool MayMatchStats(const Condition& c, const RowGroupStats& st, const BlockMeta& meta) {
+bool MayMatchStats(const Condition& c, const RowGroupStats& st) {
   if (c.op == Op::kNone) return true;
   const Static* v = c.operands.empty() ? nullptr : &c.operands[0];
   switch (c.attr.intrinsic) {
@@ -56,14 +56,8 @@ bool MayMatchStats(const Condition& c, const RowGroupStats& st, const BlockMeta&
       return v == nullptr || v->type != StaticType::kStatus || MayMatchMask(c.op, st.status_codes, v->i);
     case Intrinsic::kKind:
       return v == nullptr || v->type != StaticType::kKind || MayMatchMask(c.op, st.kinds, v->i);
-    case Intrinsic::kNone: break;
-    default: return true;
+    default: return true;  // other intrinsics and named attributes: MayMatchColumns
   }
-  // Dedicated int columns: a value range; but the key may also sit in the generic table (other
-  // types, repeats), so only the range of an int comparison is decisive here when the generic
-  // tables are checked too (see MayMatchColumns). Here: nothing.
-  (void)meta;
-  return true;
 }
 
 struct Peeker {
@@ -218,7 +212,7 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
       continue;
     }
     const RowGroupStats* st = footer != nullptr && i < footer->stats.size() ? &footer->stats[i] : nullptr;
-    if (st != nullptr && !Survives(req, [&](size_t k) { return MayMatchStats(req.conditions[k], *st, meta); })) {
+    if (st != nullptr && !Survives(req, [&](size_t k) { return MayMatchStats(req.conditions[k], *st); })) {
       ++stats.row_groups_pruned;
       continue;
     }
@@ -227,7 +221,7 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
     if (st != nullptr) {
       Peeker pk{bytes, meta, {}, {}};
       bool survives = Survives(req, [&](size_t k) {
-        return MayMatchStats(req.conditions[k], *st, meta) && MayMatchColumns(pk, req.conditions[k], *st, regexes[k].get());
+        return MayMatchStats(req.conditions[k], *st) && MayMatchColumns(pk, req.conditions[k], *st, regexes[k].get());
       });
       if (!survives) {
         ++stats.row_groups_pruned;

@@ -1,14 +1,14 @@
 #include "query/search_request.h"
 
-#include "base/strings.h"
-
 #include <fmt/format.h>
 
 #include <cstring>
 #include <set>
 
 #include "base/protowire.h"
+#include "base/strings.h"
 #include "query/go_format.h"
+#include "traceql/ast.h"
 #include "traceql/parser.h"
 
 namespace vivace::query {
@@ -224,65 +224,12 @@ Status ScanLogfmtLine(std::string_view line, std::map<std::string, std::string>*
 
 // ---- TraceQL text ----
 
-// Bytes a TraceQL attribute name may hold unquoted (Tempo's lexer isAttributeRune), minus the
-// quote and backslash, which we would rather quote.
-bool PlainAttributeName(std::string_view name) {
-  if (name.empty()) return false;
-  for (unsigned char c : name) {
-    if (c <= ' ' || std::strchr("{}()=~!<>&|^,\"\\", c) != nullptr) return false;
-  }
-  return true;
+// TraceQL text through the traceql stringer, so that quoting follows the lexer exactly.
+std::string AttributeRef(scan::Scope scope, std::string_view name) {
+  return traceql::ToString(scan::Attribute::Named(scope, std::string(name)));
 }
 
-std::string AttributeRef(std::string_view prefix, std::string_view name) {
-  std::string out(prefix);
-  if (PlainAttributeName(name)) {
-    out += name;
-    return out;
-  }
-  out += '"';
-  for (char c : name) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
-// A double-quoted TraceQL string (Go strconv.Unquote syntax).
-std::string StringLiteral(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < ' ' || c == 0x7f) {
-          out += "\\x";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string StringLiteral(std::string_view s) { return traceql::ToString(scan::Static::String(std::string(s))); }
 
 // The anchored regex literal matching values that contain `sub` (Go regexp.QuoteMeta rules).
 std::string ContainsRegex(std::string_view sub) {
@@ -306,10 +253,10 @@ bool IsWellKnownResourceLabel(std::string_view k) {
 std::string TagCondition(const std::string& k, const std::string& v) {
   if (k == "root.service.name") return "trace:rootService =~ " + ContainsRegex(v);
   if (k == "root.name") return "trace:rootName =~ " + ContainsRegex(v);
-  if (IsWellKnownResourceLabel(k)) return AttributeRef("resource.", k) + " =~ " + ContainsRegex(v);
+  if (IsWellKnownResourceLabel(k)) return AttributeRef(scan::Scope::kResource, k) + " =~ " + ContainsRegex(v);
   if (k == "name") return "name =~ " + ContainsRegex(v);
   if (k == "http.method" || k == "http.url")
-    return AttributeRef("span.", k) + " =~ " + ContainsRegex(v);
+    return AttributeRef(scan::Scope::kSpan, k) + " =~ " + ContainsRegex(v);
   if (k == "http.status_code") {
     auto code = ParseGoInt(v, 64);
     if (code.ok()) return fmt::format("span.http.status_code = {}", *code);
@@ -318,7 +265,7 @@ std::string TagCondition(const std::string& k, const std::string& v) {
     std::string_view status = v == "ok" ? "ok" : v == "error" ? "error" : "unset";
     return "status = " + std::string(status);
   }
-  return AttributeRef(".", k) + " = " + StringLiteral(v);
+  return AttributeRef(scan::Scope::kNone, k) + " = " + StringLiteral(v);
 }
 
 bool ValidTagsScope(std::string_view s) {

@@ -51,8 +51,7 @@ Need And(Need a, Need b) {
 Need Or(Need a, Need b) {
   if (a.none || b.none) return NoNeed();
   for (const auto& c : b.conds) AddUnique(&a.conds, c);
-  a.all = a.conds.size() <= 1 && a.all && b.all;
-  if (a.conds.size() > 1) a.all = false;
+  a.all = a.conds.size() == 1;  // both sides named the same single condition
   return a;
 }
 
@@ -94,10 +93,6 @@ Need FieldNeed(const FieldExpr* e) {
     return Leaf({e->lhs->attr, Op::kExists, {}});
   }
   if (e->kind == FieldExpr::Kind::kAttribute) return Leaf({e->attr, Op::kEq, {Static::Bool(true)}});
-  if (e->kind == FieldExpr::Kind::kStatic && e->value.type == StaticType::kBool && !e->value.b) {
-    // { false }: nothing matches; keep no pruning to stay simple and exact.
-    return NoNeed();
-  }
   return NoNeed();
 }
 
