@@ -2,7 +2,7 @@
 // directory (the load generator's default corpus). For each query class it prints the median
 // latency over a few runs and the CPU time, and two rates: spans in the searched blocks per
 // CPU-second (what a user waits on) and spans actually decoded per CPU-second (pruning aside).
-// Usage: search_bench --dir DIR [--runs N] [--threads N]
+// Usage: search_bench --dir DIR [--runs N] [--threads N] [--query Q]  (--query: only Q, for profiling)
 
 #include <sys/resource.h>
 
@@ -36,14 +36,16 @@ int main(int argc, char** argv) {
   std::string dir;
   int runs = 3;
   uint32_t threads = 0;
+  std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--dir") dir = argv[i + 1];
     if (a == "--runs") runs = std::atoi(argv[i + 1]);
     if (a == "--threads") threads = static_cast<uint32_t>(std::atoi(argv[i + 1]));
+    if (a == "--query") only = argv[i + 1];
   }
   if (dir.empty()) {
-    std::fprintf(stderr, "usage: search_bench --dir DIR [--runs N] [--threads N]\n");
+    std::fprintf(stderr, "usage: search_bench --dir DIR [--runs N] [--threads N] [--query Q]\n");
     return 2;
   }
   auto store = io::NewLocalStore(dir + "/blocks");
@@ -85,7 +87,9 @@ int main(int argc, char** argv) {
   };
   std::printf("%-20s %10s %10s %9s %16s %16s %8s\n", "class", "p50 ms", "cpu ms", "traces", "spans/cpu-s",
               "decoded/cpu-s", "limit");
-  for (const Class& c : classes) {
+  std::vector<Class> run(std::begin(classes), std::end(classes));
+  if (!only.empty()) run = {{"query", only.c_str()}};
+  for (const Class& c : run) {
     std::vector<double> wall;
     double cpu_total = 0;
     size_t found = 0;

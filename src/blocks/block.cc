@@ -588,10 +588,10 @@ Result<std::string> BlockReader::ReadRowGroupBytes(size_t i) {
   return bytes;
 }
 
-Result<RowGroup> BlockReader::DecodeRowGroupBytes(size_t i, std::string_view bytes) {
+Result<RowGroup> BlockReader::DecodeRowGroupBytes(size_t i, std::string_view bytes, const DecodeSelection* sel) {
   VV_ASSIGN_OR_RETURN(auto index, Index());
   if (i >= index.size()) return InvalidArgument("row group out of range");
-  return DecodeGroup(i, index[i], bytes);
+  return DecodeGroup(i, index[i], bytes, sel);
 }
 
 Result<std::shared_ptr<const Footer>> BlockReader::CachedFooter() {
@@ -606,10 +606,12 @@ Result<std::shared_ptr<const Footer>> BlockReader::CachedFooter() {
   return footer_;
 }
 
-Result<RowGroup> BlockReader::DecodeGroup(size_t i, const RowGroupEntry& e, std::string_view bytes) {
-  auto g = DecodeRowGroup(bytes, meta_.dedicated, limits_);
+Result<RowGroup> BlockReader::DecodeGroup(size_t i, const RowGroupEntry& e, std::string_view bytes,
+                                          const DecodeSelection* sel) {
+  auto g = DecodeRowGroup(bytes, meta_.dedicated, limits_, sel);
   if (!g.ok()) return Error(g.status().WithContext(fmt::format("row group {}", i)));
-  if (g->traces.size() != e.traces || g->spans.size() != e.spans) {
+  bool partial = sel != nullptr && !sel->traces.empty();
+  if (!partial && (g->traces.size() != e.traces || g->spans.size() != e.spans)) {
     return Error(DataLoss(fmt::format("row group {} does not hold the counts its index entry says", i)));
   }
   return g;

@@ -197,7 +197,8 @@ class BlockReader {
   /// The encoded bytes of row group `i`, and their decoding (checked against the index), for
   /// readers that look at a few columns before deciding to decode (search).
   Result<std::string> ReadRowGroupBytes(size_t i);
-  Result<RowGroup> DecodeRowGroupBytes(size_t i, std::string_view bytes);
+  /// Decodes row group `i` from its bytes, or the part `sel` selects (see DecodeSelection).
+  Result<RowGroup> DecodeRowGroupBytes(size_t i, std::string_view bytes, const DecodeSelection* sel = nullptr);
   /// The footer, read once and then kept (statistics for search pruning).
   Result<std::shared_ptr<const Footer>> CachedFooter();
 
@@ -207,7 +208,8 @@ class BlockReader {
 
  private:
   Status Error(const Status& s) const;
-  Result<RowGroup> DecodeGroup(size_t i, const RowGroupEntry& e, std::string_view bytes);
+  Result<RowGroup> DecodeGroup(size_t i, const RowGroupEntry& e, std::string_view bytes,
+                               const DecodeSelection* sel = nullptr);
   Result<bool> BloomMayContain(const model::TraceId& id);
 
   io::ObjectStore* store_;

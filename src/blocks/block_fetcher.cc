@@ -7,6 +7,8 @@
 
 #include "blocks/block_fetcher.h"
 
+#include "blocks/row_group_filter.h"
+
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -192,17 +194,8 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
   if (!req.conditions.empty()) {
     VV_ASSIGN_OR_RETURN(footer, reader_->CachedFooter());
   }
-  // Regexes of the conditions, compiled once per fetch.
-  std::vector<std::unique_ptr<re2::RE2>> regexes(req.conditions.size());
-  for (size_t i = 0; i < req.conditions.size(); ++i) {
-    const Condition& c = req.conditions[i];
-    if (c.op == Op::kRegex && !c.operands.empty() && c.operands[0].type == StaticType::kString) {
-      RE2::Options o;
-      o.set_log_errors(false);
-      regexes[i] = std::make_unique<re2::RE2>(c.operands[0].s, o);
-      if (!regexes[i]->ok()) regexes[i].reset();
-    }
-  }
+  std::vector<PreparedCondition> prepared = PrepareConditions(req);
+  ColumnIndex columns(meta.dedicated);
   stats.row_groups = index.size();
   for (size_t i = 0; i < index.size(); ++i) {
     const RowGroupEntry& e = index[i];
@@ -221,15 +214,35 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
     if (st != nullptr) {
       Peeker pk{bytes, meta, {}, {}};
       bool survives = Survives(req, [&](size_t k) {
-        return MayMatchStats(req.conditions[k], *st) && MayMatchColumns(pk, req.conditions[k], *st, regexes[k].get());
+        return MayMatchStats(req.conditions[k], *st) &&
+               MayMatchColumns(pk, req.conditions[k], *st, prepared[k].regex.get());
       });
       if (!survives) {
         ++stats.row_groups_pruned;
         continue;
       }
     }
-    VV_ASSIGN_OR_RETURN(RowGroup g, reader_->DecodeRowGroupBytes(i, bytes));
-    stats.inspected_spans += g.spans.size();
+    // The columnar pass: which traces may match, and which of those the results still want.
+    RowGroupFilter filter(bytes, columns);
+    VV_ASSIGN_OR_RETURN(std::vector<uint8_t> wanted, filter.Candidates(prepared, req.all_conditions));
+    VV_ASSIGN_OR_RETURN(std::span<const model::TraceId> ids, filter.TraceIds());
+    VV_ASSIGN_OR_RETURN(std::span<const uint64_t> starts, filter.TraceStarts());
+    scan::ResultBound bound = req.bound ? req.bound() : scan::ResultBound{};
+    bool any = false;
+    for (size_t t = 0; t < wanted.size(); ++t) {
+      wanted[t] = wanted[t] != 0 && bound.Wants(ids[t], starts[t]) ? 1 : 0;
+      any = any || wanted[t] != 0;
+    }
+    if (!any) {
+      ++stats.row_groups_filtered;
+      continue;
+    }
+    // The second pass: only the wanted traces, only the columns the query reads.
+    DecodeSelection sel;
+    VV_ASSIGN_OR_RETURN(sel.columns, filter.Columns(req));
+    sel.traces = std::move(wanted);
+    VV_ASSIGN_OR_RETURN(RowGroup g, reader_->DecodeRowGroupBytes(i, bytes, &sel));
+    stats.inspected_spans += index[i].spans;
     for (size_t t = 0; t < g.traces.size(); ++t) {
       ++stats.inspected_traces;
       if (!visit(TraceViewOf(g, t))) return stats;

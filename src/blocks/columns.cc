@@ -285,6 +285,35 @@ Result<std::vector<std::string_view>> ReadStringChunk(std::string_view chunk, co
   return out;
 }
 
+Result<IndexedStrings> ReadStringChunkIndexed(std::string_view chunk, const ReadLimits& limits, Arena* arena) {
+  VV_ASSIGN_OR_RETURN(Page page, NextPage(&chunk, limits));
+  VV_RETURN_IF_ERROR(Expect(page, {Encoding::kPlain, Encoding::kDictionary}));
+  VV_ASSIGN_OR_RETURN(std::string raw, Decompress(page));
+  std::string_view kept = arena->Adopt(std::move(raw));
+  IndexedStrings out;
+  VV_RETURN_IF_ERROR(DecodePlain(page.count, kept, &out.values));
+  if (page.encoding == Encoding::kPlain) {
+    if (!chunk.empty()) return Corrupt("trailing bytes after page");
+    out.indexes.resize(out.values.size());
+    for (uint32_t i = 0; i < out.indexes.size(); ++i) out.indexes[i] = i;
+    return out;
+  }
+  VV_ASSIGN_OR_RETURN(Page data, NextPage(&chunk, limits));
+  VV_RETURN_IF_ERROR(Expect(data, {Encoding::kDictIndexes}));
+  if (!chunk.empty()) return Corrupt("trailing bytes after page");
+  VV_ASSIGN_OR_RETURN(std::string index_bytes, Decompress(data));
+  Page as_varints = data;
+  as_varints.encoding = Encoding::kVarint;
+  std::vector<uint64_t> indexes;
+  VV_RETURN_IF_ERROR(DecodeInts(as_varints, index_bytes, &indexes));
+  out.indexes.reserve(indexes.size());
+  for (uint64_t i : indexes) {
+    if (i >= out.values.size()) return Corrupt("dictionary index out of range");
+    out.indexes.push_back(static_cast<uint32_t>(i));
+  }
+  return out;
+}
+
 Result<ChunkDictionary> ReadChunkDictionary(std::string_view chunk, const ReadLimits& limits, Arena* arena) {
   VV_ASSIGN_OR_RETURN(Page page, NextPage(&chunk, limits));
   ChunkDictionary out;

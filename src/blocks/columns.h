@@ -61,6 +61,14 @@ Result<std::string> ReadFixedChunk(std::string_view chunk, uint32_t width, const
 /// Strings as views into buffers adopted by `arena`.
 Result<std::vector<std::string_view>> ReadStringChunk(std::string_view chunk, const ReadLimits& limits,
                                                       Arena* arena);
+/// A string chunk as values plus one index into them per row: the dictionary page and its
+/// indexes when the chunk has one (so a predicate is evaluated once per distinct value), else
+/// every value and the identity. Views into buffers adopted by `arena`.
+struct IndexedStrings {
+  std::vector<std::string_view> values;
+  std::vector<uint32_t> indexes;
+};
+Result<IndexedStrings> ReadStringChunkIndexed(std::string_view chunk, const ReadLimits& limits, Arena* arena);
 /// Only the dictionary of a string chunk, without touching its data page; nullopt-like empty
 /// result with `has_dictionary` false when the chunk is plain.
 struct ChunkDictionary {

@@ -610,9 +610,13 @@ namespace {
 // sets `error_` and makes all further reads return zeros, and loops stop on it.
 class Decoder {
  public:
-  Decoder(std::vector<ColumnData>& cols, std::span<const DedicatedColumn> dedicated, RowGroup* g)
+  Decoder(std::vector<ColumnData>& cols, std::span<const DedicatedColumn> dedicated, RowGroup* g,
+          const DecodeSelection* sel)
       : cols_(cols), pos_(cols.size(), 0), dedicated_(dedicated), g_(g), b_(g->spans) {
     for (const DedicatedColumn& d : dedicated) dedicated_keys_.push_back(b_.arena.Copy(d.key));
+    keep_.assign(cols.size(), 1);
+    if (sel != nullptr && !sel->columns.empty()) keep_ = sel->columns;
+    if (sel != nullptr) traces_ = sel->traces;
   }
 
   Status Run(uint64_t base) {
@@ -620,10 +624,11 @@ class Decoder {
     Scopes();
     size_t traces = cols_[kTraceId].size();
     g_->traces.reserve(traces);
-    for (size_t t = 0; t < traces && ok(); ++t) Trace(base);
+    if (!traces_.empty() && traces_.size() != traces) return Corrupt("trace selection does not match the trace table");
+    for (size_t t = 0; t < traces && ok(); ++t) Trace(base, traces_.empty() || traces_[t] != 0);
     if (!ok()) return Corrupt(error_);
     for (size_t c = 0; c < cols_.size(); ++c) {
-      if (pos_[c] != cols_[c].size()) return Corrupt("column " + std::to_string(c) + " has values left over");
+      if (keep_[c] && pos_[c] != cols_[c].size()) return Corrupt("column " + std::to_string(c) + " has values left over");
     }
     return Status::OK();
   }
@@ -634,7 +639,7 @@ class Decoder {
     if (ok()) error_ = std::move(why);
   }
   bool Take(uint32_t c) {
-    if (!ok()) return false;
+    if (!ok() || !keep_[c]) return false;
     if (pos_[c] >= cols_[c].size()) {
       Fail("column " + std::to_string(c) + " ends early");
       return false;
@@ -653,6 +658,15 @@ class Decoder {
     return std::string_view(cols_[c].fixed).substr(width * pos_[c]++, width);
   }
   double Double(uint32_t c) { return Take(c) ? GetDouble(cols_[c].fixed, pos_[c]++) : 0.0; }
+  // Passes over `n` values of a column (of a trace that is not built).
+  void Advance(uint32_t c, uint64_t n = 1) {
+    if (!ok() || !keep_[c]) return;
+    if (pos_[c] + n > cols_[c].size()) {
+      Fail("column " + std::to_string(c) + " ends early");
+      return;
+    }
+    pos_[c] += n;
+  }
 
   static constexpr char kZeros[16] = {};
 
@@ -668,6 +682,7 @@ class Decoder {
   // Attributes of one owner row: the dedicated values present for it (CollectDedicated), then
   // `generic` rows of the owner's generic table.
   Range FillAttributes(AttrOwner owner, uint32_t generic) {
+    if (!keep_[AttrColumn(owner, kAKey)]) generic = 0;  // the table is not selected
     if (generic > cols_[AttrColumn(owner, kAKey)].size()) {
       Fail("attribute count exceeds its table");
       return {};
@@ -756,7 +771,7 @@ class Decoder {
     return it->second;
   }
 
-  void Trace(uint64_t base) {
+  void Trace(uint64_t base, bool build) {
     TraceEntry t;
     t.id = *model::TraceId::FromBytes(Fixed(kTraceId, 16));
     t.span_count = U32(kTraceSpanCount);
@@ -768,6 +783,13 @@ class Decoder {
     t.service_count = U32(kTraceServiceCount);
     if (t.service_count > cols_[kServiceSpans].size() || t.span_count > cols_[kSpanId].size()) {
       Fail("trace counts exceed their tables");
+      return;
+    }
+    if (!build) {
+      Advance(kServiceName_, t.service_count);
+      Advance(kServiceSpans, t.service_count);
+      Advance(kServiceErrors, t.service_count);
+      for (uint32_t k = 0; k < t.span_count && ok(); ++k) SkipSpan();
       return;
     }
     for (uint32_t k = 0; k < t.service_count && ok(); ++k) {
@@ -825,6 +847,7 @@ class Decoder {
     CollectDedicated(DedicatedColumn::Owner::kSpan, true);
     row.attributes = FillAttributes(kOwnSpan, U32(kSpanAttrCount));
     uint32_t events = U32(kSpanEventCount);
+    if (!keep_[kEventName]) events = 0;  // the event table is not selected
     if (events > cols_[kEventName].size()) Fail("event count exceeds its table");
     if (!ok()) return 0;
     row.events = b_.AllocEvents(events);
@@ -838,6 +861,7 @@ class Decoder {
       b_.events[row.events.first + e] = x;
     }
     uint32_t links = U32(kSpanLinkCount);
+    if (!keep_[kLinkFlags]) links = 0;  // the link table is not selected
     if (links > cols_[kLinkFlags].size()) Fail("link count exceeds its table");
     if (!ok()) return 0;
     row.links = b_.AllocLinks(links);
@@ -860,8 +884,58 @@ class Decoder {
     return n.left;
   }
 
+  // Passes over one span of a trace that is not built: the same values Span() reads, in the
+  // same order, without building anything.
+  void SkipSpan() {
+    Advance(kSpanId);
+    if (Int(kSpanParentKind) == 2) Advance(kSpanParentRaw);
+    for (uint32_t c : {kSpanNestedLeft, kSpanNestedRight, kSpanNestedParent, kSpanResource, kSpanScope, kSpanName,
+                       kSpanKind, kSpanStatusCode, kSpanStatusMessage, kSpanStart, kSpanDuration, kSpanTraceState,
+                       kSpanFlags, kSpanDroppedAttrs, kSpanDroppedEvents, kSpanDroppedLinks}) {
+      Advance(c);
+    }
+    for (size_t i = 0; i < dedicated_.size(); ++i) {
+      if (dedicated_[i].owner == DedicatedColumn::Owner::kSpan && Int(DedicatedPresent(i)) != 0) {
+        Advance(DedicatedValues(i));
+      }
+    }
+    SkipGeneric(kOwnSpan, Int(kSpanAttrCount));
+    uint64_t events = Int(kSpanEventCount);
+    for (uint64_t e = 0; e < events && ok(); ++e) {
+      Advance(kEventTime);
+      Advance(kEventName);
+      Advance(kEventDropped);
+      SkipGeneric(kOwnEvent, Int(kEventAttrCount));
+    }
+    uint64_t links = Int(kSpanLinkCount);
+    for (uint64_t l = 0; l < links && ok(); ++l) {
+      for (uint32_t c : {kLinkTraceId, kLinkSpanId, kLinkTraceState, kLinkFlags, kLinkDropped}) Advance(c);
+      SkipGeneric(kOwnLink, Int(kLinkAttrCount));
+    }
+  }
+
+  void SkipGeneric(AttrOwner owner, uint64_t rows) {
+    if (!keep_[AttrColumn(owner, kAKey)]) return;
+    for (uint64_t n = 0; n < rows && ok(); ++n) {
+      Advance(AttrColumn(owner, kAKey));
+      switch (static_cast<ValueKind>(Int(AttrColumn(owner, kAType)))) {
+        case ValueKind::kEmpty: break;
+        case ValueKind::kString: Advance(AttrColumn(owner, kAStr)); break;
+        case ValueKind::kBytes: Advance(AttrColumn(owner, kABytes)); break;
+        case ValueKind::kInt: Advance(AttrColumn(owner, kAInt)); break;
+        case ValueKind::kBool: Advance(AttrColumn(owner, kABool)); break;
+        case ValueKind::kDouble: Advance(AttrColumn(owner, kADouble)); break;
+        case ValueKind::kArray:
+        case ValueKind::kKvList: Advance(AttrColumn(owner, kAComposite)); break;
+        default: Fail("unknown value type"); break;
+      }
+    }
+  }
+
   std::vector<ColumnData>& cols_;
   std::vector<size_t> pos_;
+  std::vector<uint8_t> keep_;
+  std::vector<uint8_t> traces_;
   std::span<const DedicatedColumn> dedicated_;
   RowGroup* g_;
   SpanBatch& b_;
@@ -876,11 +950,15 @@ class Decoder {
 }  // namespace
 
 Result<RowGroup> DecodeRowGroup(std::string_view bytes, std::span<const DedicatedColumn> dedicated,
-                                const ReadLimits& limits) {
+                                const ReadLimits& limits, const DecodeSelection* sel) {
   std::vector<ColumnData> cols = MakeColumns(dedicated);
   VV_ASSIGN_OR_RETURN(ParsedHeader h, ParseHeader(bytes, cols.size()));
+  if (sel != nullptr && !sel->columns.empty() && sel->columns.size() != cols.size()) {
+    return InvalidArgument("column selection does not match the block's layout");
+  }
   RowGroup g;
   for (size_t c = 0; c < cols.size(); ++c) {
+    if (sel != nullptr && !sel->columns.empty() && sel->columns[c] == 0) continue;
     std::string_view chunk = h.layout.chunks[c];
     Status s;
     switch (cols[c].kind) {
@@ -905,7 +983,7 @@ Result<RowGroup> DecodeRowGroup(std::string_view bytes, std::span<const Dedicate
     }
     if (!s.ok()) return s.WithContext("column " + ColumnNames(dedicated)[c]);
   }
-  Decoder dec(cols, dedicated, &g);
+  Decoder dec(cols, dedicated, &g, sel);
   VV_RETURN_IF_ERROR(dec.Run(h.base_start));
   return g;
 }

@@ -91,10 +91,20 @@ struct RowGroupLayout {
 };
 Result<RowGroupLayout> ParseRowGroupLayout(std::string_view bytes, size_t columns);
 
-/// Decodes an encoded row group. The result's strings view `bytes` only through buffers its
-/// arena owns, so `bytes` may die afterwards. Corrupt input gives DataLoss, never a crash.
+/// What a partial decode builds (a search's second pass): the columns to read, in ColumnNames
+/// order (the others are not decompressed and read as zero or empty: no attributes from an
+/// unread table, no events or links unless their tables are read), and the traces to build (the
+/// others are passed over without building a span and are absent from the result).
+struct DecodeSelection {
+  std::vector<uint8_t> columns;  // 1 = read; empty = every column
+  std::vector<uint8_t> traces;   // 1 = build; empty = every trace
+};
+
+/// Decodes an encoded row group, or the part `sel` selects. The result's strings view `bytes`
+/// only through buffers its arena owns, so `bytes` may die afterwards. Corrupt input gives
+/// DataLoss, never a crash.
 Result<RowGroup> DecodeRowGroup(std::string_view bytes, std::span<const DedicatedColumn> dedicated,
-                                const ReadLimits& limits = {});
+                                const ReadLimits& limits = {}, const DecodeSelection* sel = nullptr);
 
 /// Whether an encoded row group holds trace `id`, from its trace-id column alone (one page, not
 /// the whole group): a bloom filter's false positive costs little.

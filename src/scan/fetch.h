@@ -4,6 +4,7 @@
 // uses them to skip what cannot match — time ranges, row-group statistics, dictionaries — and
 // hands every remaining trace to the engine, which evaluates the query exactly.
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -56,6 +57,22 @@ struct Condition {
   std::vector<Static> operands;
 };
 
+/// What a trace must beat to enter the results the engine already holds (most recent start
+/// first, ties by trace id): a fetcher may skip a trace that cannot, without reading it whole.
+struct ResultBound {
+  bool full = false;  // false: the results have room, every trace is wanted
+  uint64_t start_unix_nano = 0;  // of the held trace that would be displaced next
+  model::TraceId id;
+  std::vector<model::TraceId> held;  // sorted: parts of these traces merge, whatever their start
+
+  bool Wants(const model::TraceId& t, uint64_t start) const {
+    if (!full || start > start_unix_nano) return true;
+    if (start == start_unix_nano && t.view() < id.view()) return true;
+    return std::binary_search(held.begin(), held.end(), t,
+                              [](const model::TraceId& a, const model::TraceId& b) { return a.view() < b.view(); });
+  }
+};
+
 struct FetchRequest {
   /// Traces overlapping [start, end] (unix nanoseconds; 0 = open on that side).
   uint64_t start_unix_nano = 0;
@@ -65,6 +82,14 @@ struct FetchRequest {
   /// one can (or the list is empty). A fetcher may skip data that cannot match and must not
   /// skip anything else.
   bool all_conditions = false;
+  /// Every attribute and intrinsic the engine reads (in filters, by, select, aggregates). With
+  /// `reads_all` false a fetcher may hand over traces holding only those plus the span basics
+  /// (ids, parent, times, name, kind, status, structure, resource and scope names).
+  std::vector<Attribute> reads;
+  bool reads_all = true;
+  /// Optional, thread-safe: the current bound of the results. It only ever tightens, so a
+  /// fetcher may take it once per unit of work (a row group) and skip the traces it rules out.
+  std::function<ResultBound()> bound;
 };
 
 /// What a fetch read and skipped, for the search response's metrics and for benchmarks.
@@ -74,6 +99,7 @@ struct FetchStats {
   uint64_t inspected_spans = 0;
   uint64_t row_groups = 0;
   uint64_t row_groups_pruned = 0;  // skipped by statistics or dictionaries, never decompressed
+  uint64_t row_groups_filtered = 0;  // skipped after the columnar pass over a few columns
 };
 
 /// Returns false to stop the fetch early (enough results, deadline, cancellation).

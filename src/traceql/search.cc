@@ -118,6 +118,44 @@ Need PipelineNeed(const Pipeline& p) {
   return n;
 }
 
+// --- what the query reads ---
+
+void Reads(const FieldExpr* e, std::vector<Attribute>* out);
+void Reads(const Pipeline& p, std::vector<Attribute>* out);
+
+void Reads(const ScalarExpr* e, std::vector<Attribute>* out) {
+  if (e == nullptr) return;
+  Reads(e->agg_expr.get(), out);
+  Reads(e->lhs.get(), out);
+  Reads(e->rhs.get(), out);
+  if (e->pipeline != nullptr) Reads(*e->pipeline, out);
+}
+
+void Reads(const FieldExpr* e, std::vector<Attribute>* out) {
+  if (e == nullptr) return;
+  if (e->kind == FieldExpr::Kind::kAttribute) out->push_back(e->attr);
+  Reads(e->lhs.get(), out);
+  Reads(e->rhs.get(), out);
+}
+
+void Reads(const SpansetExpr* s, std::vector<Attribute>* out) {
+  if (s == nullptr) return;
+  Reads(s->filter.get(), out);
+  Reads(s->lhs.get(), out);
+  Reads(s->rhs.get(), out);
+  if (s->pipeline != nullptr) Reads(*s->pipeline, out);
+}
+
+void Reads(const Pipeline& p, std::vector<Attribute>* out) {
+  for (const Stage& st : p.stages) {
+    Reads(st.spanset.get(), out);
+    Reads(st.lhs.get(), out);
+    Reads(st.rhs.get(), out);
+    Reads(st.by.get(), out);
+    for (const Attribute& a : st.select) out->push_back(a);
+  }
+}
+
 // --- results ---
 
 TraceResult Shape(const scan::TraceView& t, std::vector<EvalSpanset>& sets, Evaluator& ev, uint32_t spss) {
@@ -227,6 +265,21 @@ class TopK {
     results_.push_back(std::move(r));
   }
 
+  /// What a new trace must beat (see scan::ResultBound).
+  scan::ResultBound Bound() {
+    MutexLock l(mu_);
+    scan::ResultBound b;
+    if (results_.size() < limit_ || results_.empty()) return b;
+    const TraceResult& worst = results_[Worst()];
+    b.full = true;
+    b.start_unix_nano = worst.start_unix_nano;
+    b.id = worst.id;
+    for (const TraceResult& r : results_) b.held.push_back(r.id);
+    std::sort(b.held.begin(), b.held.end(),
+              [](const model::TraceId& x, const model::TraceId& y) { return x.view() < y.view(); });
+    return b;
+  }
+
   /// The start time a new trace must beat, once the results are full (0 before).
   uint64_t threshold() {
     MutexLock l(mu_);
@@ -287,6 +340,9 @@ Result<SearchResult> Search(std::string_view text, std::span<const FetchSource> 
   });
 
   TopK top(opts.limit);
+  req.bound = [&top] { return top.Bound(); };
+  Reads(*query.spansets, &req.reads);
+  req.reads_all = false;
   Mutex mu;
   SearchMetrics metrics;
   metrics.total_jobs = static_cast<uint32_t>(order.size());

@@ -1,0 +1,93 @@
+#pragma once
+// The columnar first pass of a search over one encoded row group: evaluates the fetch's
+// conditions on the few columns they name — dictionary values once each, then their indexes;
+// integers and durations as vectors — without building a single span, and says which traces may
+// match. Only those (and only those the results still want) are decoded and evaluated exactly.
+// Like all pruning, it is conservative: a condition it cannot evaluate on columns (events,
+// links, arrays, arithmetic...) holds for every trace.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/arena.h"
+#include "base/status.h"
+#include "blocks/columns.h"
+#include "blocks/row_group.h"
+#include "scan/fetch.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace vivace::blocks {
+
+/// Column positions of one block's layout, by name (ColumnNames), computed once per block.
+class ColumnIndex {
+ public:
+  explicit ColumnIndex(std::span<const DedicatedColumn> dedicated);
+  /// The position of column `name`, or -1 when the block has none.
+  int Find(std::string_view name) const;
+  size_t size() const { return names_.size(); }
+  std::span<const DedicatedColumn> dedicated() const { return dedicated_; }
+
+ private:
+  std::span<const DedicatedColumn> dedicated_;
+  std::vector<std::string> names_;
+};
+
+/// One condition of a fetch, prepared once per fetch (its regex compiled).
+struct PreparedCondition {
+  const scan::Condition* condition = nullptr;
+  std::shared_ptr<const re2::RE2> regex;  // for =~ and !~ with a valid pattern
+};
+std::vector<PreparedCondition> PrepareConditions(const scan::FetchRequest& req);
+
+class RowGroupFilter {
+ public:
+  /// `bytes` (an encoded row group) and `columns` must outlive the filter.
+  RowGroupFilter(std::string_view bytes, const ColumnIndex& columns, const ReadLimits& limits = {});
+
+  /// The traces of the row group, in storage order: ids and earliest starts.
+  Result<std::span<const model::TraceId>> TraceIds();
+  Result<std::span<const uint64_t>> TraceStarts();
+
+  /// The columns a second pass must decode for what `req` reads (empty: all of them, when the
+  /// request reads everything).
+  Result<std::vector<uint8_t>> Columns(const scan::FetchRequest& req);
+
+  /// Per trace: 1 if it may satisfy `conds` combined as `all` says (every one, or at least one;
+  /// an empty list admits every trace), 0 if it certainly cannot.
+  Result<std::vector<uint8_t>> Candidates(std::span<const PreparedCondition> conds, bool all);
+
+ private:
+  struct Mask;
+  Status Header();
+  Result<std::string_view> Chunk(std::string_view name);
+  Result<const std::vector<uint64_t>*> Ints(std::string_view name);
+  Status TraceTable();
+  Result<Mask> Evaluate(const PreparedCondition& c);
+  Result<Mask> OwnerMask(const PreparedCondition& c, bool resource);
+  Result<bool> Dedicated(const PreparedCondition& c, bool resource, std::vector<uint8_t>* rows);
+  Result<bool> GenericMayHold(const std::string& owner, std::string_view key);
+  Result<bool> Generic(const PreparedCondition& c, bool resource, std::vector<uint8_t>* rows);
+
+  std::string_view bytes_;
+  const ColumnIndex& columns_;
+  ReadLimits limits_;
+  Arena arena_;
+  bool parsed_ = false;
+  uint64_t base_start_ = 0;
+  RowGroupLayout layout_;
+  std::deque<std::pair<int, std::vector<uint64_t>>> ints_;  // decoded int columns, by position (stable)
+  bool traced_ = false;
+  std::vector<model::TraceId> ids_;
+  std::vector<uint64_t> starts_;
+  std::vector<uint32_t> first_span_;  // per trace, plus the total at the end
+};
+
+}  // namespace vivace::blocks
