@@ -551,23 +551,51 @@ Result<std::vector<uint8_t>> RowGroupFilter::Columns(const scan::FetchRequest& r
 Result<std::vector<uint8_t>> RowGroupFilter::Candidates(std::span<const PreparedCondition> conds, bool all) {
   VV_RETURN_IF_ERROR(TraceTable());
   size_t traces = ids_.size();
+  size_t spans = first_span_.back();
   std::vector<uint8_t> out(traces, 1);
   if (conds.empty()) return out;
   if (!all) std::fill(out.begin(), out.end(), 0);
-  for (const PreparedCondition& pc : conds) {
-    VV_ASSIGN_OR_RETURN(Mask m, Evaluate(pc));
-    if (m.level == Mask::Level::kUnknown) {
+  // The alternatives: each group of conditions (holding on one span together), and each
+  // ungrouped condition on its own.
+  std::vector<std::vector<size_t>> alternatives;
+  std::vector<std::pair<uint32_t, size_t>> group_at;  // group id → alternative
+  for (size_t i = 0; i < conds.size(); ++i) {
+    uint32_t g = conds[i].condition->group;
+    auto it = std::find_if(group_at.begin(), group_at.end(), [&](const auto& p) { return p.first == g; });
+    if (g != 0 && it != group_at.end()) {
+      alternatives[it->second].push_back(i);
+      continue;
+    }
+    if (g != 0) group_at.emplace_back(g, alternatives.size());
+    alternatives.push_back({i});
+  }
+  std::vector<uint8_t> span_bits, trace_bits;
+  for (const std::vector<size_t>& alt : alternatives) {
+    bool span_known = false, trace_known = false;
+    for (size_t i : alt) {
+      VV_ASSIGN_OR_RETURN(Mask m, Evaluate(conds[i]));
+      if (m.level == Mask::Level::kUnknown) continue;  // holds on every span as far as we know
+      bool span_level = m.level == Mask::Level::kSpan;
+      std::vector<uint8_t>& bits = span_level ? span_bits : trace_bits;
+      bool& known = span_level ? span_known : trace_known;
+      if (!known) {
+        bits = std::move(m.bits);
+        known = true;
+      } else {
+        for (size_t k = 0; k < bits.size(); ++k) bits[k] &= m.bits[k];
+      }
+    }
+    if (!span_known && !trace_known) {
       if (all) continue;
       std::fill(out.begin(), out.end(), 1);  // one unknown alternative admits every trace
       return out;
     }
+    if (span_known && span_bits.size() != spans) return Corrupt("span mask has the wrong size");
     for (size_t t = 0; t < traces; ++t) {
-      uint8_t holds;
-      if (m.level == Mask::Level::kTrace) {
-        holds = m.bits[t];
-      } else {
-        const uint8_t* first = m.bits.data() + first_span_[t];
-        const uint8_t* end = m.bits.data() + first_span_[t + 1];
+      uint8_t holds = trace_known ? trace_bits[t] : 1;
+      if (holds != 0 && span_known) {
+        const uint8_t* first = span_bits.data() + first_span_[t];
+        const uint8_t* end = span_bits.data() + first_span_[t + 1];
         holds = std::find(first, end, 1) != end ? 1 : 0;
       }
       out[t] = all ? (out[t] & holds) : (out[t] | holds);

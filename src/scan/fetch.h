@@ -55,6 +55,9 @@ struct Condition {
   Attribute attr;
   Op op = Op::kNone;
   std::vector<Static> operands;
+  /// Conditions sharing a nonzero group hold on one span together (they come from one filter
+  /// `{ a && b }`), so they are one alternative of the request; 0: an alternative of its own.
+  uint32_t group = 0;
 };
 
 /// What a trace must beat to enter the results the engine already holds (most recent start
@@ -78,8 +81,8 @@ struct FetchRequest {
   uint64_t start_unix_nano = 0;
   uint64_t end_unix_nano = 0;
   std::vector<Condition> conditions;
-  /// True: a trace can match only if every condition can hold in it. False: only if at least
-  /// one can (or the list is empty). A fetcher may skip data that cannot match and must not
+  /// True: a trace can match only if every alternative (a group, or an ungrouped condition) can
+  /// hold in it. False: only if at least one can (or the list is empty). A fetcher may skip data that cannot match and must not
   /// skip anything else.
   bool all_conditions = false;
   /// Every attribute and intrinsic the engine reads (in filters, by, select, aggregates). With

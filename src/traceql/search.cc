@@ -32,7 +32,7 @@ Need NoNeed() { return Need{}; }
 
 void AddUnique(std::vector<scan::Condition>* out, const scan::Condition& c) {
   for (const scan::Condition& x : *out) {
-    if (x.attr == c.attr && x.op == c.op && x.operands == c.operands) return;
+    if (x.attr == c.attr && x.op == c.op && x.operands == c.operands && x.group == c.group) return;
   }
   out->push_back(c);
 }
@@ -96,24 +96,32 @@ Need FieldNeed(const FieldExpr* e) {
   return NoNeed();
 }
 
-Need PipelineNeed(const Pipeline& p);
+Need PipelineNeed(const Pipeline& p, uint32_t* groups);
 
-Need SpansetNeed(const SpansetExpr& s) {
+Need SpansetNeed(const SpansetExpr& s, uint32_t* groups) {
   switch (s.kind) {
-    case SpansetExpr::Kind::kFilter: return FieldNeed(s.filter.get());
-    case SpansetExpr::Kind::kPipeline: return PipelineNeed(*s.pipeline);
+    case SpansetExpr::Kind::kFilter: {
+      // Conditions all of which one filter needs must hold on one span together.
+      Need n = FieldNeed(s.filter.get());
+      if (n.all && n.conds.size() > 1) {
+        ++*groups;
+        for (scan::Condition& c : n.conds) c.group = *groups;
+      }
+      return n;
+    }
+    case SpansetExpr::Kind::kPipeline: return PipelineNeed(*s.pipeline, groups);
     case SpansetExpr::Kind::kOperation: break;
   }
-  Need l = SpansetNeed(*s.lhs), r = SpansetNeed(*s.rhs);
+  Need l = SpansetNeed(*s.lhs, groups), r = SpansetNeed(*s.rhs, groups);
   if (s.op == Op::kSpansetUnion) return Or(std::move(l), std::move(r));
   if (s.op >= Op::kNotChild && s.op <= Op::kNotSibling) return r;  // the lhs may be empty
   return And(std::move(l), std::move(r));
 }
 
-Need PipelineNeed(const Pipeline& p) {
+Need PipelineNeed(const Pipeline& p, uint32_t* groups) {
   Need n;
   for (const Stage& s : p.stages) {
-    if (s.kind == Stage::Kind::kSpanset) n = And(std::move(n), SpansetNeed(*s.spanset));
+    if (s.kind == Stage::Kind::kSpanset) n = And(std::move(n), SpansetNeed(*s.spanset, groups));
   }
   return n;
 }
@@ -322,7 +330,8 @@ Result<SearchResult> Search(std::string_view text, std::span<const FetchSource> 
   scan::FetchRequest req;
   req.start_unix_nano = opts.start_unix_nano;
   req.end_unix_nano = opts.end_unix_nano;
-  Need need = PipelineNeed(*query.spansets);
+  uint32_t groups = 0;
+  Need need = PipelineNeed(*query.spansets, &groups);
   if (!need.none) {
     req.conditions = std::move(need.conds);
     req.all_conditions = need.all;
