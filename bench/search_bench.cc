@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "base/memory_policy.h"
 #include "blocks/block.h"
 #include "blocks/block_fetcher.h"
 #include "io/object_store.h"
@@ -33,6 +34,7 @@ double CpuSeconds() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  SetMemoryPolicy();
   std::string dir;
   int runs = 3;
   uint32_t threads = 0;

@@ -1,12 +1,12 @@
 // vivace: the whole backend in one binary. Subcommands: serve, version, config check, blocks.
 #include <CLI/CLI.hpp>
 
-#include <malloc.h>
 
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 
+#include "base/memory_policy.h"
 #include "base/logging.h"
 #include "blocks_cmd.h"
 #include "server/app.h"
@@ -59,20 +59,10 @@ int Serve(const std::string& config_file, const Config& overrides_base, const st
   return 0;
 }
 
-// Requests are a few hundred KiB to a few MiB, decoded into buffers of similar size and freed
-// right after. With glibc's defaults such blocks are mmap'ed and munmap'ed per request, so every
-// request pays page faults and page zeroing for its buffers (a third of the server's kernel
-// time in the ingest benchmark). Keep blocks up to 32 MiB in the heap and trim it only when
-// 64 MiB are free at its top.
-void SetMemoryPolicy() {
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  SetMemoryPolicy();
+  vivace::SetMemoryPolicy();
   CLI::App cli{"Vivace: a distributed-tracing backend (OTLP in; Tempo, Jaeger and Zipkin APIs out)", "vivace"};
   cli.require_subcommand(1);
 
