@@ -203,3 +203,84 @@ TEST(RowGroupTest, FuzzCorpusDecodes) {
 
 }  // namespace
 }  // namespace vivace::blocks
+
+namespace vivace::blocks {
+namespace {
+
+// A partial decode builds exactly the selected traces, as the full decode does; with a column
+// selection, what the selected columns hold is unchanged and the rest is left out.
+TEST(RowGroupTest, SelectedTracesDecodeAsInTheFullDecode) {
+  for (uint32_t seed = 1; seed <= 40; ++seed) {
+    model::SpanBatch b = RandomTraces(seed).Make(2 + static_cast<int>(seed % 9), 1 + static_cast<int>(seed % 17));
+    RowGroup g = Build(b);
+    std::vector<DedicatedColumn> dedicated = ChooseDedicatedColumns(g.spans, {});
+    std::string bytes = EncodeRowGroup(g, dedicated, {});
+    auto full = DecodeRowGroup(bytes, dedicated);
+    ASSERT_TRUE(full.ok());
+    DecodeSelection sel;
+    for (size_t t = 0; t < g.traces.size(); ++t) sel.traces.push_back((t + seed) % 3 == 0 ? 1 : 0);
+    auto part = DecodeRowGroup(bytes, dedicated, {}, &sel);
+    ASSERT_TRUE(part.ok()) << "seed " << seed << ": " << part.status().ToString();
+    model::SpanBatch want;
+    size_t selected = 0;
+    for (size_t t = 0; t < g.traces.size(); ++t) {
+      if (sel.traces[t] == 0) continue;
+      CopyTrace(*full, t, &want);
+      ASSERT_LT(selected, part->traces.size());
+      EXPECT_EQ(part->traces[selected].id, full->traces[t].id);
+      EXPECT_EQ(part->traces[selected].span_count, full->traces[t].span_count);
+      EXPECT_EQ(part->traces[selected].service_count, full->traces[t].service_count);
+      for (uint32_t s = 0; s < full->traces[t].span_count; ++s) {
+        const NestedSet& a = part->nested[part->traces[selected].first_span + s];
+        const NestedSet& e = full->nested[full->traces[t].first_span + s];
+        EXPECT_EQ(a.left, e.left);
+        EXPECT_EQ(a.right, e.right);
+        EXPECT_EQ(a.parent, e.parent);
+      }
+      ++selected;
+    }
+    EXPECT_EQ(part->traces.size(), selected);
+    EXPECT_EQ(Canonical(AllTraces(*part)), Canonical(want)) << "seed " << seed;
+
+    // Only the basics: no attributes, events or links, the same ids, names and times.
+    std::vector<std::string> names = ColumnNames(dedicated);
+    DecodeSelection basics;
+    for (const std::string& n : names) {
+      bool keep = n.starts_with("trace") || n == "span.id" || n == "span.name" || n == "span.start" ||
+                  n == "span.duration" || n.starts_with("span.nested") || n.starts_with("span.parent") ||
+                  n == "span.resource" || n == "span.scope" || n == "span.attr_count" || n == "span.event_count" ||
+                  n == "span.link_count" || n == "resource.dropped_attributes" || n == "resource.attr_count" ||
+                  n == "scope.dropped_attributes" || n == "scope.attr_count";
+      basics.columns.push_back(keep ? 1 : 0);
+    }
+    basics.traces = sel.traces;
+    auto thin = DecodeRowGroup(bytes, dedicated, {}, &basics);
+    ASSERT_TRUE(thin.ok()) << "seed " << seed << ": " << thin.status().ToString();
+    ASSERT_EQ(thin->spans.size(), part->spans.size());
+    for (size_t s = 0; s < thin->spans.size(); ++s) {
+      EXPECT_EQ(thin->spans.span_id[s], part->spans.span_id[s]);
+      EXPECT_EQ(thin->spans.parent_span_id[s], part->spans.parent_span_id[s]);
+      EXPECT_EQ(thin->spans.name[s], part->spans.name[s]);
+      EXPECT_EQ(thin->spans.start_unix_nano[s], part->spans.start_unix_nano[s]);
+      EXPECT_EQ(thin->spans.end_unix_nano[s], part->spans.end_unix_nano[s]);
+      EXPECT_EQ(thin->spans.span_attributes[s].count, 0u);
+      EXPECT_EQ(thin->spans.span_events[s].count, 0u);
+      EXPECT_EQ(thin->spans.span_links[s].count, 0u);
+    }
+  }
+}
+
+TEST(RowGroupTest, SelectionsThatDoNotFitAreRejected) {
+  model::SpanBatch b = RandomTraces(3).Make(4, 5);
+  RowGroup g = Build(b);
+  std::string bytes = EncodeRowGroup(g, {}, {});
+  DecodeSelection sel;
+  sel.traces = {1};  // the group has 4 traces
+  EXPECT_FALSE(DecodeRowGroup(bytes, {}, {}, &sel).ok());
+  DecodeSelection cols;
+  cols.columns = {1, 0, 1};
+  EXPECT_EQ(DecodeRowGroup(bytes, {}, {}, &cols).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace vivace::blocks
