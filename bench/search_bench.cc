@@ -66,8 +66,13 @@ int main(int argc, char** argv) {
   uint64_t spans = 0;
   for (const blocks::BlockMeta& m : *metas) {
     readers.push_back(std::make_shared<blocks::BlockReader>(store->get(), m));
-    fetchers.push_back(std::make_unique<blocks::BlockFetcher>(readers.back()));
-    sources.push_back({fetchers.back().get(), m.start_unix_nano, m.end_unix_nano, m.total_bytes()});
+    bool first = true;
+    for (auto& job : blocks::BlockJobs(readers.back())) {
+      fetchers.push_back(std::move(job));
+      sources.push_back({fetchers.back().get(), m.start_unix_nano, m.end_unix_nano, first ? m.total_bytes() : 0,
+                         first ? 1u : 0u});
+      first = false;
+    }
     spans += m.total_spans;
   }
   std::printf("%zu blocks, %llu spans\n", metas->size(), static_cast<unsigned long long>(spans));

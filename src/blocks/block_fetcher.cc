@@ -196,8 +196,9 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
   }
   std::vector<PreparedCondition> prepared = PrepareConditions(req);
   ColumnIndex columns(meta.dedicated);
-  stats.row_groups = index.size();
-  for (size_t i = 0; i < index.size(); ++i) {
+  size_t end = std::min(end_, index.size());
+  stats.row_groups = end > first_ ? end - first_ : 0;
+  for (size_t i = first_; i < end; ++i) {
     const RowGroupEntry& e = index[i];
     if ((req.start_unix_nano != 0 && e.end_unix_nano < req.start_unix_nano) ||
         (req.end_unix_nano != 0 && e.start_unix_nano > req.end_unix_nano)) {
@@ -249,6 +250,17 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
     }
   }
   return stats;
+}
+
+std::vector<std::unique_ptr<BlockFetcher>> BlockJobs(std::shared_ptr<BlockReader> reader, size_t row_groups) {
+  std::vector<std::unique_ptr<BlockFetcher>> jobs;
+  size_t n = reader->meta().row_groups;
+  row_groups = std::max<size_t>(row_groups, 1);
+  for (size_t first = 0; first < n || first == 0; first += row_groups) {
+    jobs.push_back(std::make_unique<BlockFetcher>(reader, first, std::min(n, first + row_groups)));
+    if (n == 0) break;
+  }
+  return jobs;
 }
 
 }  // namespace vivace::blocks

@@ -53,8 +53,13 @@ Sources Collect(storage::Blocklist* blocks, ingest::Ingester* live, std::string_
   if (blocks != nullptr) {
     for (auto& r : blocks->Readers(tenant)) {
       const blocks::BlockMeta& m = r->meta();
-      s.fetchers.push_back(std::make_unique<blocks::BlockFetcher>(r));
-      s.list.push_back({s.fetchers.back().get(), m.start_unix_nano, m.end_unix_nano, m.total_bytes()});
+      bool first = true;
+      for (auto& job : blocks::BlockJobs(r)) {
+        s.fetchers.push_back(std::move(job));
+        s.list.push_back({s.fetchers.back().get(), m.start_unix_nano, m.end_unix_nano, first ? m.total_bytes() : 0,
+                          first ? 1u : 0u});
+        first = false;
+      }
     }
   }
   if (live != nullptr) {

@@ -357,7 +357,7 @@ Result<SearchResult> Search(std::string_view text, std::span<const FetchSource> 
   metrics.total_jobs = static_cast<uint32_t>(order.size());
   for (const FetchSource& s : sources) {
     metrics.total_block_bytes += s.bytes;
-    ++metrics.total_blocks;
+    metrics.total_blocks += s.blocks;
   }
   Status error;
   std::atomic<size_t> next{0};

@@ -26,6 +26,7 @@ struct FetchSource {
   uint64_t start_unix_nano = 0;  // of the spans it holds
   uint64_t end_unix_nano = 0;
   uint64_t bytes = 0;  // stored size, for the totalBlockBytes metric
+  uint32_t blocks = 1;  // blocks it counts for in totalBlocks (0 for a block's later jobs)
 };
 
 struct SearchOptions {
