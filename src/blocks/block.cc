@@ -520,9 +520,14 @@ Status BlockReader::Error(const Status& s) const {
 }
 
 Result<std::vector<RowGroupEntry>> BlockReader::Index() {
+  VV_ASSIGN_OR_RETURN(auto shared, SharedIndex());
+  return *shared;
+}
+
+Result<std::shared_ptr<const std::vector<RowGroupEntry>>> BlockReader::SharedIndex() {
   {
     MutexLock l(mu_);
-    if (index_) return *index_;
+    if (index_) return index_;
   }
   auto bytes = store_->Get(meta_.key(kIndexName));
   if (!bytes.ok()) return Error(bytes.status());
@@ -531,8 +536,8 @@ Result<std::vector<RowGroupEntry>> BlockReader::Index() {
   if (parsed->size() != meta_.row_groups) return Error(DataLoss("index and meta disagree on the row group count"));
   auto shared = std::make_shared<const std::vector<RowGroupEntry>>(std::move(*parsed));
   MutexLock l(mu_);
-  index_ = shared;
-  return *index_;
+  if (!index_) index_ = shared;
+  return index_;
 }
 
 Result<bool> BlockReader::BloomMayContain(const model::TraceId& id) {
@@ -572,7 +577,8 @@ Result<Footer> BlockReader::ReadFooter() {
 }
 
 Result<RowGroup> BlockReader::ReadRowGroup(size_t i) {
-  VV_ASSIGN_OR_RETURN(auto index, Index());
+  VV_ASSIGN_OR_RETURN(auto shared_index, SharedIndex());
+  const std::vector<RowGroupEntry>& index = *shared_index;
   if (i >= index.size()) return InvalidArgument("row group out of range");
   const RowGroupEntry& e = index[i];
   auto bytes = store_->GetRange(meta_.key(kDataName), e.offset, e.length);
@@ -581,7 +587,8 @@ Result<RowGroup> BlockReader::ReadRowGroup(size_t i) {
 }
 
 Result<std::string> BlockReader::ReadRowGroupBytes(size_t i) {
-  VV_ASSIGN_OR_RETURN(auto index, Index());
+  VV_ASSIGN_OR_RETURN(auto shared_index, SharedIndex());
+  const std::vector<RowGroupEntry>& index = *shared_index;
   if (i >= index.size()) return InvalidArgument("row group out of range");
   auto bytes = store_->GetRange(meta_.key(kDataName), index[i].offset, index[i].length);
   if (!bytes.ok()) return Error(bytes.status());
@@ -589,7 +596,8 @@ Result<std::string> BlockReader::ReadRowGroupBytes(size_t i) {
 }
 
 Result<RowGroup> BlockReader::DecodeRowGroupBytes(size_t i, std::string_view bytes, const DecodeSelection* sel) {
-  VV_ASSIGN_OR_RETURN(auto index, Index());
+  VV_ASSIGN_OR_RETURN(auto shared_index, SharedIndex());
+  const std::vector<RowGroupEntry>& index = *shared_index;
   if (i >= index.size()) return InvalidArgument("row group out of range");
   return DecodeGroup(i, index[i], bytes, sel);
 }
@@ -620,7 +628,8 @@ Result<RowGroup> BlockReader::DecodeGroup(size_t i, const RowGroupEntry& e, std:
 Status BlockReader::FindTrace(const model::TraceId& id, model::SpanBatch* out) {
   VV_ASSIGN_OR_RETURN(bool maybe, BloomMayContain(id));
   if (!maybe) return Status::OK();
-  VV_ASSIGN_OR_RETURN(auto index, Index());
+  VV_ASSIGN_OR_RETURN(auto shared_index, SharedIndex());
+  const std::vector<RowGroupEntry>& index = *shared_index;
   auto it = std::lower_bound(index.begin(), index.end(), id,
                              [](const RowGroupEntry& e, const model::TraceId& x) { return e.max_id < x; });
   if (it == index.end() || id < it->min_id) return Status::OK();
@@ -647,7 +656,8 @@ Status BlockReader::FindTrace(const model::TraceId& id, model::SpanBatch* out) {
 }
 
 Status BlockReader::Verify() {
-  VV_ASSIGN_OR_RETURN(auto index, Index());
+  VV_ASSIGN_OR_RETURN(auto shared_index, SharedIndex());
+  const std::vector<RowGroupEntry>& index = *shared_index;
   auto size = store_->Size(meta_.key(kDataName));
   if (!size.ok()) return Error(size.status());
   if (*size != meta_.data_bytes) return Error(DataLoss(fmt::format("data is {} bytes, meta says {}", *size, meta_.data_bytes)));

@@ -190,6 +190,8 @@ class BlockReader {
 
   /// The row-group entries of the block.
   Result<std::vector<RowGroupEntry>> Index();
+  /// The same, shared rather than copied (read once, then kept).
+  Result<std::shared_ptr<const std::vector<RowGroupEntry>>> SharedIndex();
   /// The data object's footer: per row group its location and statistics. Not cached.
   Result<Footer> ReadFooter();
   /// Reads and decodes row group `i`.

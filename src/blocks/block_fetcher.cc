@@ -63,15 +63,14 @@ bool MayMatchStats(const Condition& c, const RowGroupStats& st) {
 }
 
 struct Peeker {
-  std::string_view bytes;
+  RowGroupFilter& filter;
   const BlockMeta& meta;
-  Arena arena;
   std::map<std::string, ColumnPeek, std::less<>> cache;
 
   const ColumnPeek* Get(const std::string& name) {
     auto it = cache.find(name);
     if (it != cache.end()) return &it->second;
-    auto p = PeekColumn(bytes, meta.dedicated, name, &arena);
+    auto p = filter.Peek(name);
     if (!p.ok()) return nullptr;  // unreadable: don't prune; the decode reports the error
     return &cache.emplace(name, std::move(*p)).first->second;
   }
@@ -189,7 +188,8 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
       (req.end_unix_nano != 0 && meta.start_unix_nano > req.end_unix_nano)) {
     return stats;
   }
-  VV_ASSIGN_OR_RETURN(std::vector<RowGroupEntry> index, reader_->Index());
+  VV_ASSIGN_OR_RETURN(auto shared_index, reader_->SharedIndex());
+  const std::vector<RowGroupEntry>& index = *shared_index;
   std::shared_ptr<const Footer> footer;
   if (!req.conditions.empty()) {
     VV_ASSIGN_OR_RETURN(footer, reader_->CachedFooter());
@@ -212,8 +212,9 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
     }
     VV_ASSIGN_OR_RETURN(std::string bytes, reader_->ReadRowGroupBytes(i));
     stats.inspected_bytes += bytes.size();
+    RowGroupFilter filter(bytes, columns);
     if (st != nullptr) {
-      Peeker pk{bytes, meta, {}, {}};
+      Peeker pk{filter, meta, {}};
       bool survives = Survives(req, [&](size_t k) {
         return MayMatchStats(req.conditions[k], *st) &&
                MayMatchColumns(pk, req.conditions[k], *st, prepared[k].regex.get());
@@ -224,7 +225,6 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
       }
     }
     // The columnar pass: which traces may match, and which of those the results still want.
-    RowGroupFilter filter(bytes, columns);
     VV_ASSIGN_OR_RETURN(std::vector<uint8_t> wanted, filter.Candidates(prepared, req.all_conditions));
     VV_ASSIGN_OR_RETURN(std::span<const model::TraceId> ids, filter.TraceIds());
     VV_ASSIGN_OR_RETURN(std::span<const uint64_t> starts, filter.TraceStarts());

@@ -372,6 +372,12 @@ std::vector<std::string> ColumnNames(std::span<const DedicatedColumn> dedicated)
   return names;
 }
 
+std::vector<uint8_t> StringColumns(std::span<const DedicatedColumn> dedicated) {
+  std::vector<uint8_t> out;
+  for (const ColumnData& c : MakeColumns(dedicated)) out.push_back(c.kind == Kind::kString ? 1 : 0);
+  return out;
+}
+
 std::vector<DedicatedColumn> ChooseDedicatedColumns(const SpanBatch& b, const DedicatedOptions& opts) {
   auto choose = [&](DedicatedColumn::Owner owner, std::span<const Range> owners, uint32_t max) {
     std::map<std::pair<std::string_view, ValueKind>, uint64_t> counts;
@@ -1005,35 +1011,6 @@ Result<bool> RowGroupHasTrace(std::string_view bytes, size_t columns, const mode
     }
   }
   return false;
-}
-
-Result<ColumnPeek> PeekColumn(std::string_view bytes, std::span<const DedicatedColumn> dedicated,
-                              std::string_view name, Arena* arena, const ReadLimits& limits) {
-  ColumnPeek out;
-  std::vector<std::string> names = ColumnNames(dedicated);
-  auto it = std::find(names.begin(), names.end(), name);
-  if (it == names.end()) return out;
-  VV_ASSIGN_OR_RETURN(ParsedHeader h, ParseHeader(bytes, names.size()));
-  std::string_view chunk = h.layout.chunks[static_cast<size_t>(it - names.begin())];
-  out.exists = true;
-  VV_ASSIGN_OR_RETURN(ChunkInfo info, InspectChunk(chunk));
-  out.values = info.values;
-  VV_ASSIGN_OR_RETURN(ChunkDictionary d, ReadChunkDictionary(chunk, limits, arena));
-  if (d.has_dictionary) {
-    out.has_dictionary = true;
-    out.dictionary = std::move(d.values);
-    return out;
-  }
-  // A plain string column (the writer found it smaller): its distinct values, from that column
-  // alone. Other kinds have no values to list.
-  if (MakeColumns(dedicated)[static_cast<size_t>(it - names.begin())].kind == Kind::kString) {
-    VV_ASSIGN_OR_RETURN(std::vector<std::string_view> values, ReadStringChunk(chunk, limits, arena));
-    std::sort(values.begin(), values.end());
-    values.erase(std::unique(values.begin(), values.end()), values.end());
-    out.has_dictionary = true;
-    out.dictionary = std::move(values);
-  }
-  return out;
 }
 
 scan::TraceView TraceViewOf(const RowGroup& g, size_t i) {

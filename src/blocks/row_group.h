@@ -65,6 +65,8 @@ std::vector<DedicatedColumn> ChooseDedicatedColumns(const model::SpanBatch& samp
 
 /// The names of every column of a row group with `dedicated`, in storage order.
 std::vector<std::string> ColumnNames(std::span<const DedicatedColumn> dedicated);
+/// Per column (storage order): 1 if it holds strings.
+std::vector<uint8_t> StringColumns(std::span<const DedicatedColumn> dedicated);
 
 class RowGroupBuilder {
  public:
@@ -110,19 +112,6 @@ Result<RowGroup> DecodeRowGroup(std::string_view bytes, std::span<const Dedicate
 /// the whole group): a bloom filter's false positive costs little.
 Result<bool> RowGroupHasTrace(std::string_view bytes, size_t columns, const model::TraceId& id,
                               const ReadLimits& limits = {});
-
-/// What a search can learn about one column of an encoded row group without decoding the rest:
-/// its value count and, for string columns, its distinct values (views into `arena`) — the
-/// dictionary page when there is one, else the (small, plain) column itself.
-struct ColumnPeek {
-  bool exists = false;  // the block has this column
-  uint64_t values = 0;
-  bool has_dictionary = false;  // `dictionary` lists every distinct value
-  std::vector<std::string_view> dictionary;
-};
-/// Peeks at the column named `name` (ColumnNames order) of an encoded row group.
-Result<ColumnPeek> PeekColumn(std::string_view bytes, std::span<const DedicatedColumn> dedicated,
-                              std::string_view name, Arena* arena, const ReadLimits& limits = {});
 
 /// Trace `t` of `group` as the search engine sees it (views into `group`).
 scan::TraceView TraceViewOf(const RowGroup& group, size_t t);

@@ -94,7 +94,7 @@ const Static& Operand(const scan::Condition& c) {
 // --- ColumnIndex ---
 
 ColumnIndex::ColumnIndex(std::span<const DedicatedColumn> dedicated)
-    : dedicated_(dedicated), names_(ColumnNames(dedicated)) {}
+    : dedicated_(dedicated), names_(ColumnNames(dedicated)), strings_(StringColumns(dedicated)) {}
 
 int ColumnIndex::Find(std::string_view name) const {
   auto it = std::find(names_.begin(), names_.end(), name);
@@ -468,6 +468,30 @@ Result<bool> RowGroupFilter::Generic(const PreparedCondition& pc, bool resource,
     }
   }
   return true;
+}
+
+Result<ColumnPeek> RowGroupFilter::Peek(std::string_view name) {
+  ColumnPeek out;
+  int i = columns_.Find(name);
+  if (i < 0) return out;
+  VV_ASSIGN_OR_RETURN(std::string_view chunk, Chunk(name));
+  out.exists = true;
+  VV_ASSIGN_OR_RETURN(ChunkInfo info, InspectChunk(chunk));
+  out.values = info.values;
+  VV_ASSIGN_OR_RETURN(ChunkDictionary d, ReadChunkDictionary(chunk, limits_, &arena_));
+  if (d.has_dictionary) {
+    out.has_dictionary = true;
+    out.dictionary = std::move(d.values);
+    return out;
+  }
+  if (columns_.is_string(static_cast<size_t>(i))) {  // a plain string column: its distinct values
+    VV_ASSIGN_OR_RETURN(std::vector<std::string_view> values, ReadStringChunk(chunk, limits_, &arena_));
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+    out.has_dictionary = true;
+    out.dictionary = std::move(values);
+  }
+  return out;
 }
 
 // Whether an owner's generic table may hold `key`: its key dictionary (one small page) says; a

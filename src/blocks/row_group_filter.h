@@ -34,10 +34,22 @@ class ColumnIndex {
   int Find(std::string_view name) const;
   size_t size() const { return names_.size(); }
   std::span<const DedicatedColumn> dedicated() const { return dedicated_; }
+  bool is_string(size_t i) const { return strings_[i] != 0; }
 
  private:
   std::span<const DedicatedColumn> dedicated_;
   std::vector<std::string> names_;
+  std::vector<uint8_t> strings_;
+};
+
+/// What a search can learn about one column of an encoded row group without decoding the rest:
+/// its value count and, for string columns, its distinct values (views into the filter's arena)
+/// — the dictionary page when there is one, else the (small, plain) column itself.
+struct ColumnPeek {
+  bool exists = false;  // the block has this column
+  uint64_t values = 0;
+  bool has_dictionary = false;  // `dictionary` lists every distinct value
+  std::vector<std::string_view> dictionary;
 };
 
 /// One condition of a fetch, prepared once per fetch (its regex compiled).
@@ -55,6 +67,9 @@ class RowGroupFilter {
   /// The traces of the row group, in storage order: ids and earliest starts.
   Result<std::span<const model::TraceId>> TraceIds();
   Result<std::span<const uint64_t>> TraceStarts();
+
+  /// What the row group says about column `name` without decoding the rest .
+  Result<ColumnPeek> Peek(std::string_view name);
 
   /// The columns a second pass must decode for what `req` reads (empty: all of them, when the
   /// request reads everything).
