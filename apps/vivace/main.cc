@@ -1,4 +1,4 @@
-// vivace: the whole backend in one binary. Subcommands: serve, version, config check, blocks.
+// vivace: the whole backend in one binary. Subcommands: serve, version, config check, blocks, query.
 #include <CLI/CLI.hpp>
 
 
@@ -6,9 +6,10 @@
 #include <cstdio>
 #include <iostream>
 
-#include "base/memory_policy.h"
 #include "base/logging.h"
+#include "base/memory_policy.h"
 #include "blocks_cmd.h"
+#include "query_cmd.h"
 #include "server/app.h"
 #include "server/config.h"
 
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
   check->add_option("file", check_file, "Config file")->required();
 
   vivace::cli::BlocksCommand blocks(&cli);
+  vivace::cli::QueryCommand query(&cli);
 
   try {
     cli.parse(argc, argv);
@@ -107,6 +109,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (blocks.parsed()) return blocks.Run();
+  if (query.parsed()) return query.Run();
   if (serve->parsed()) {
     return Serve(config_file, Config{}, [&](Config& c) {
       if (!data_dir.empty()) c.storage.path = data_dir;
