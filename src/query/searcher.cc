@@ -1,6 +1,7 @@
 #include "query/searcher.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "blocks/block_fetcher.h"
@@ -171,14 +172,32 @@ Result<TagValuesResult> Searcher::TagValues(std::string_view tenant, const TagVa
       if (b.attributes[k].key == attr.name) add(b.attributes[k].value);
     }
   };
-  scan::FetchRequest req;
+  // v2's `q`: only values of spans the query matches (any spanset query; "{}" or none: all).
+  std::unique_ptr<traceql::SpanMatcher> matcher;
+  std::string_view q = request.v2 ? std::string_view(request.query) : std::string_view();
+  while (!q.empty() && std::isspace(static_cast<unsigned char>(q.front()))) q.remove_prefix(1);
+  while (!q.empty() && std::isspace(static_cast<unsigned char>(q.back()))) q.remove_suffix(1);
+  if (!q.empty() && q != "{}" && q != "{ }") {
+    auto m = traceql::SpanMatcher::Create(q);
+    if (!m.ok()) return InvalidArgument("invalid query in q: " + std::string(m.status().message()));
+    matcher = std::move(*m);
+  }
+  scan::FetchRequest req = matcher != nullptr ? matcher->plan() : scan::FetchRequest{};
   req.start_unix_nano = request.start_s * 1000000000ull;
   req.end_unix_nano = request.end_s == 0 ? 0 : request.end_s * 1000000000ull + 999999999ull;
+  std::vector<uint32_t> rows;
   TagValuesResult out;
   VV_RETURN_IF_ERROR(ScanAll(s, req, opts_.max_bytes_per_tag_values_query, [&](const scan::TraceView& t) {
     const model::SpanBatch& b = *t.batch;
     using scan::Intrinsic;
     using scan::Scope;
+    rows.clear();
+    if (matcher != nullptr) {
+      rows = matcher->Match(t);
+      if (rows.empty()) return true;
+    } else {
+      for (uint32_t r = t.first_span; r < t.first_span + t.span_count; ++r) rows.push_back(r);
+    }
     switch (attr.intrinsic) {
       case Intrinsic::kTraceRootService:
         if (!t.root_service.empty()) found.emplace("string", std::string(t.root_service));
@@ -188,7 +207,7 @@ Result<TagValuesResult> Searcher::TagValues(std::string_view tenant, const TagVa
         return true;
       default: break;
     }
-    for (uint32_t r = t.first_span; r < t.first_span + t.span_count; ++r) {
+    for (uint32_t r : rows) {
       const model::Scope& sc = b.scopes[b.span_scope[r]];
       switch (attr.intrinsic) {
         case Intrinsic::kName: found.emplace("string", std::string(b.name[r])); continue;

@@ -110,5 +110,44 @@ TEST_F(SearcherTest, TagNamesAndValues) {
   EXPECT_EQ(s.TagValues(model::kDefaultTenant, v).status().code(), StatusCode::kInvalidArgument);
 }
 
+// v2's q: only the values of spans the query matches; "{}" is no filter; v1 ignores q (Tempo).
+TEST_F(SearcherTest, TagValuesFilteredByAQuery) {
+  Searcher s(blocklist_.get(), nullptr);
+  TagValuesRequest v;
+  v.tag = "resource.service.name";
+  v.query = "{ status = error }";
+  auto values = s.TagValues(model::kDefaultTenant, v);
+  ASSERT_TRUE(values.ok()) << values.status().ToString();
+  EXPECT_EQ(values->values, (std::vector<TagValue>{{"string", "api"}}));
+  v.tag = ".http.method";
+  v.query = "{ resource.service.name = \"web\" }";
+  values = s.TagValues(model::kDefaultTenant, v);
+  ASSERT_TRUE(values.ok());
+  EXPECT_EQ(values->values, (std::vector<TagValue>{{"string", "POST"}}));
+  // Structural: the values of the spans the operator returns (the child), not its parent.
+  v.tag = ".http.method";
+  v.query = "{ status = unset } > { }";
+  values = s.TagValues(model::kDefaultTenant, v);
+  ASSERT_TRUE(values.ok());
+  EXPECT_EQ(values->values, (std::vector<TagValue>{{"string", "GET"}}));
+  v.tag = ".http.method";
+  v.query = "{ status = ok && resource.service.name = \"api\" }";
+  values = s.TagValues(model::kDefaultTenant, v);
+  ASSERT_TRUE(values.ok());
+  EXPECT_TRUE(values->values.empty());
+  v.query = " {} ";
+  values = s.TagValues(model::kDefaultTenant, v);
+  ASSERT_TRUE(values.ok());
+  EXPECT_EQ(values->values.size(), 2u);
+  v.query = "{ status = }";
+  EXPECT_EQ(s.TagValues(model::kDefaultTenant, v).status().code(), StatusCode::kInvalidArgument);
+  v.v2 = false;
+  v.tag = "http.method";
+  v.query = "{ status = error }";
+  values = s.TagValues(model::kDefaultTenant, v);
+  ASSERT_TRUE(values.ok());
+  EXPECT_EQ(values->values.size(), 2u);
+}
+
 }  // namespace
 }  // namespace vivace::query

@@ -319,6 +319,37 @@ class TopK {
 
 }  // namespace
 
+struct SpanMatcher::Compiled {
+  Query query;
+  std::unique_ptr<Evaluator> ev;
+};
+
+SpanMatcher::~SpanMatcher() = default;
+
+Result<std::unique_ptr<SpanMatcher>> SpanMatcher::Create(std::string_view text) {
+  VV_ASSIGN_OR_RETURN(Query query, ParseAndValidate(text));
+  if (query.metrics != nullptr) return Unimplemented("a metrics query cannot filter spans");
+  std::unique_ptr<SpanMatcher> m(new SpanMatcher());
+  m->compiled_ = std::make_unique<Compiled>();
+  m->compiled_->query = std::move(query);
+  m->compiled_->ev = std::make_unique<Evaluator>(m->compiled_->query);
+  uint32_t groups = 0;
+  Need need = PipelineNeed(*m->compiled_->query.spansets, &groups);
+  if (!need.none) {
+    m->plan_.conditions = std::move(need.conds);
+    m->plan_.all_conditions = need.all;
+  }
+  return m;
+}
+
+std::vector<uint32_t> SpanMatcher::Match(const scan::TraceView& trace) {
+  std::vector<uint32_t> rows;
+  for (EvalSpanset& ss : compiled_->ev->Run(trace)) rows.insert(rows.end(), ss.spans.begin(), ss.spans.end());
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
+}
+
 Result<SearchResult> Search(std::string_view text, std::span<const FetchSource> sources, const SearchOptions& opts,
                             const SearchProgress& progress) {
   VV_ASSIGN_OR_RETURN(Query query, ParseAndValidate(text));

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -92,6 +93,27 @@ struct SearchResult {
 /// Called with each batch of new traces as they are found (for streaming search), from one
 /// thread at a time; `so_far` is the metrics up to now.
 using SearchProgress = std::function<void(std::span<const TraceResult> found, const SearchMetrics& so_far)>;
+
+/// A spanset query compiled once, to ask which spans of each trace it matches: tag values
+/// filtered by a query (`/api/v2/search/tag/<tag>/values?q=`). Not thread-safe.
+class SpanMatcher {
+ public:
+  /// InvalidArgument for a query that does not parse or validate; Unimplemented for a metrics
+  /// query.
+  static Result<std::unique_ptr<SpanMatcher>> Create(std::string_view query);
+  ~SpanMatcher();
+
+  /// What a fetcher may prune with (the query's necessary conditions); reads everything.
+  const scan::FetchRequest& plan() const { return plan_; }
+  /// Rows of `trace.batch` in any spanset the query yields for the trace, sorted, each once.
+  std::vector<uint32_t> Match(const scan::TraceView& trace);
+
+ private:
+  SpanMatcher() = default;
+  struct Compiled;
+  std::unique_ptr<Compiled> compiled_;
+  scan::FetchRequest plan_;
+};
 
 /// Parses, validates and runs `query` (a TraceQL spanset query: filters, structural operators,
 /// pipelines). Errors: InvalidArgument with the position for a query that does not parse or
