@@ -51,15 +51,19 @@ BlocksCommand::BlocksCommand(CLI::App* app) {
 
 bool BlocksCommand::parsed() const { return blocks_->parsed(); }
 
-int BlocksCommand::Run() const {
+Result<std::unique_ptr<io::ObjectStore>> OpenBlockStore(const std::string& data_dir) {
   // Opening a local store creates its directory: check first, so that a mistyped --data-dir
   // is an error rather than an empty listing (and a new directory).
-  std::filesystem::path root = std::filesystem::path(data_dir_) / "blocks";
+  std::filesystem::path root = std::filesystem::path(data_dir) / "blocks";
   std::error_code ec;
   if (!std::filesystem::is_directory(root, ec)) {
-    return Fail(kExitError, "no block directory " + root.string() + " (check --data-dir)");
+    return NotFound("no block directory " + root.string() + " (check --data-dir)");
   }
-  auto store = io::NewLocalStore(root.string());
+  return io::NewLocalStore(root.string());
+}
+
+int BlocksCommand::Run() const {
+  auto store = OpenBlockStore(data_dir_);
   if (!store.ok()) return Fail(kExitError, store.status().message());
   io::ObjectStore* s = store->get();
 

@@ -3,9 +3,17 @@
 // directory (storage/block_tools.h). They only read, so they are safe next to a running server.
 
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <string>
 
+#include "base/status.h"
+#include "io/object_store.h"
+
 namespace vivace::cli {
+
+/// The block store under `data_dir`/blocks, opened read-side: NotFound (naming the directory)
+/// when there is none, rather than creating an empty one for a mistyped --data-dir.
+Result<std::unique_ptr<io::ObjectStore>> OpenBlockStore(const std::string& data_dir);
 
 /// The `blocks` subcommand tree: registered on the command line before parsing, run after it.
 class BlocksCommand {

@@ -5,9 +5,9 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
 #include <iostream>
 
+#include "blocks_cmd.h"
 #include "http_get.h"
 #include "io/object_store.h"
 #include "model/tenant.h"
@@ -202,12 +202,7 @@ int QueryCommand::Run() const {
     }
     json = std::move(r->body);
   } else {
-    std::filesystem::path root = std::filesystem::path(data_dir_) / "blocks";
-    std::error_code ec;
-    if (!std::filesystem::is_directory(root, ec)) {
-      return Fail(kExitError, "no block directory " + root.string() + " (check --data-dir)");
-    }
-    auto store = io::NewLocalStore(root.string());
+    auto store = OpenBlockStore(data_dir_);
     if (!store.ok()) return Fail(kExitError, store.status().message());
     storage::Blocklist blocklist(store->get());
     if (Status s = blocklist.Poll(); !s.ok()) return Fail(kExitError, s.message());

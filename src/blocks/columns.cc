@@ -261,35 +261,6 @@ Result<std::string> ReadFixedChunk(std::string_view chunk, uint32_t width, const
   return Decompress(page);
 }
 
-Result<std::vector<std::string_view>> ReadStringChunk(std::string_view chunk, const ReadLimits& limits,
-                                                      Arena* arena) {
-  VV_ASSIGN_OR_RETURN(Page page, NextPage(&chunk, limits));
-  VV_RETURN_IF_ERROR(Expect(page, {Encoding::kPlain, Encoding::kDictionary}));
-  VV_ASSIGN_OR_RETURN(std::string raw, Decompress(page));
-  std::string_view kept = arena->Adopt(std::move(raw));
-  std::vector<std::string_view> first;
-  VV_RETURN_IF_ERROR(DecodePlain(page.count, kept, &first));
-  if (page.encoding == Encoding::kPlain) {
-    if (!chunk.empty()) return Corrupt("trailing bytes after page");
-    return first;
-  }
-  VV_ASSIGN_OR_RETURN(Page data, NextPage(&chunk, limits));
-  VV_RETURN_IF_ERROR(Expect(data, {Encoding::kDictIndexes}));
-  if (!chunk.empty()) return Corrupt("trailing bytes after page");
-  VV_ASSIGN_OR_RETURN(std::string index_bytes, Decompress(data));
-  Page as_varints = data;
-  as_varints.encoding = Encoding::kVarint;
-  std::vector<uint64_t> indexes;
-  VV_RETURN_IF_ERROR(DecodeInts(as_varints, index_bytes, &indexes));
-  std::vector<std::string_view> out;
-  out.reserve(indexes.size());
-  for (uint64_t i : indexes) {
-    if (i >= first.size()) return Corrupt("dictionary index out of range");
-    out.push_back(first[i]);
-  }
-  return out;
-}
-
 Result<IndexedStrings> ReadStringChunkIndexed(std::string_view chunk, const ReadLimits& limits, Arena* arena) {
   VV_ASSIGN_OR_RETURN(Page page, NextPage(&chunk, limits));
   VV_RETURN_IF_ERROR(Expect(page, {Encoding::kPlain, Encoding::kDictionary}));
@@ -316,6 +287,15 @@ Result<IndexedStrings> ReadStringChunkIndexed(std::string_view chunk, const Read
     if (i >= out.values.size()) return Corrupt("dictionary index out of range");
     out.indexes.push_back(static_cast<uint32_t>(i));
   }
+  return out;
+}
+
+Result<std::vector<std::string_view>> ReadStringChunk(std::string_view chunk, const ReadLimits& limits,
+                                                      Arena* arena) {
+  VV_ASSIGN_OR_RETURN(IndexedStrings s, ReadStringChunkIndexed(chunk, limits, arena));
+  std::vector<std::string_view> out;
+  out.reserve(s.indexes.size());
+  for (uint32_t i : s.indexes) out.push_back(s.values[i]);
   return out;
 }
 

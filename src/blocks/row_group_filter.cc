@@ -22,17 +22,7 @@ Status Corrupt(std::string_view why) { return DataLoss("corrupt row group: " + s
 
 int Sign(auto a, auto b) { return a < b ? -1 : a > b ? 1 : 0; }
 
-bool Holds(Op op, int c) {
-  switch (op) {
-    case Op::kEq: return c == 0;
-    case Op::kNeq: return c != 0;
-    case Op::kLt: return c < 0;
-    case Op::kLte: return c <= 0;
-    case Op::kGt: return c > 0;
-    case Op::kGte: return c >= 0;
-    default: return false;
-  }
-}
+bool Holds(Op op, int c) { return scan::ComparisonHolds(op, c); }
 
 // The comparisons below follow the evaluator's (traceql/eval.cc CompareScalar): numbers of any
 // kind compare with each other, integers as integers, anything with a float as doubles (NaN is

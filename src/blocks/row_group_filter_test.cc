@@ -16,13 +16,7 @@ using scan::Op;
 using scan::Scope;
 using scan::Static;
 
-RowGroup Build(const model::SpanBatch& b) {
-  std::map<model::TraceId, std::vector<uint32_t>> traces;
-  for (uint32_t i = 0; i < b.size(); ++i) traces[b.trace_id[i]].push_back(i);
-  RowGroupBuilder builder;
-  for (const auto& [id, spans] : traces) builder.AddTrace(b, spans);
-  return builder.Take();
-}
+RowGroup Build(const model::SpanBatch& b) { return testing::BuildRowGroup(b); }
 
 // The first value of `key` among the attributes of span `s` (or its resource).
 const model::Value* Find(const model::SpanBatch& b, model::Range r, std::string_view key) {

@@ -15,14 +15,7 @@ using testing::Canonical;
 using testing::Deduplicated;
 using testing::RandomTraces;
 
-// Builds a row group from every trace of `b`, in trace-id order.
-RowGroup Build(const model::SpanBatch& b) {
-  std::map<model::TraceId, std::vector<uint32_t>> traces;
-  for (uint32_t i = 0; i < b.size(); ++i) traces[b.trace_id[i]].push_back(i);
-  RowGroupBuilder builder;
-  for (const auto& [id, spans] : traces) builder.AddTrace(b, spans);
-  return builder.Take();
-}
+RowGroup Build(const model::SpanBatch& b) { return testing::BuildRowGroup(b); }
 
 model::SpanBatch AllTraces(const RowGroup& g) {
   model::SpanBatch out;

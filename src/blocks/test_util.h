@@ -3,11 +3,13 @@
 // canonical text form of a trace for equality checks. Header-only; tests only.
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "base/strings.h"
+#include "blocks/row_group.h"
 #include "blocks/value_codec.h"
 #include "model/span_batch.h"
 
@@ -217,6 +219,15 @@ inline model::SpanBatch Deduplicated(const model::SpanBatch& b) {
     copier.CopySpan(i);
   }
   return out;
+}
+
+/// A row group holding every trace of `b`, in trace-id order.
+inline RowGroup BuildRowGroup(const model::SpanBatch& b) {
+  std::map<model::TraceId, std::vector<uint32_t>> traces;
+  for (uint32_t i = 0; i < b.size(); ++i) traces[b.trace_id[i]].push_back(i);
+  RowGroupBuilder builder;
+  for (const auto& [id, spans] : traces) builder.AddTrace(b, spans);
+  return builder.Take();
 }
 
 }  // namespace vivace::blocks::testing

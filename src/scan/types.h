@@ -128,5 +128,17 @@ inline bool IsComparison(Op op) { return op >= Op::kEq && op <= Op::kLte; }
 inline bool IsArithmetic(Op op) { return op >= Op::kAdd && op <= Op::kPow; }
 inline bool IsBoolean(Op op) { return op == Op::kAnd || op == Op::kOr; }
 inline bool IsSpansetOp(Op op) { return op >= Op::kSpansetAnd; }
+/// Whether comparison `op` holds for a three-way comparison result `c` (<0, 0, >0).
+inline bool ComparisonHolds(Op op, int c) {
+  switch (op) {
+    case Op::kEq: return c == 0;
+    case Op::kNeq: return c != 0;
+    case Op::kLt: return c < 0;
+    case Op::kLte: return c <= 0;
+    case Op::kGt: return c > 0;
+    case Op::kGte: return c >= 0;
+    default: return false;
+  }
+}
 
 }  // namespace vivace::scan

@@ -103,15 +103,7 @@ bool CompareScalar(Op op, const V& a, const V& b, const re2::RE2* re) {
     if (op != Op::kEq && op != Op::kNeq) return false;
     c = a.i == b.i ? 0 : 1;
   }
-  switch (op) {
-    case Op::kEq: return c == 0;
-    case Op::kNeq: return c != 0;
-    case Op::kLt: return c < 0;
-    case Op::kLte: return c <= 0;
-    case Op::kGt: return c > 0;
-    case Op::kGte: return c >= 0;
-    default: return false;
-  }
+  return scan::ComparisonHolds(op, c);
 }
 
 // Arrays: = =~ and orderings hold if any element matches; != !~ if no element equals / matches.
