@@ -8,7 +8,6 @@
 #include <cstring>
 #include <memory>
 
-#include "base/strings.h"
 
 namespace vivace::cli {
 namespace {

@@ -565,12 +565,7 @@ std::string EncodeRowGroup(const RowGroup& group, std::span<const DedicatedColum
 
 namespace {
 
-struct ParsedHeader {
-  uint64_t base_start = 0;
-  RowGroupLayout layout;
-};
-
-Result<ParsedHeader> ParseHeader(std::string_view bytes, size_t columns) {
+Result<RowGroupLayout> ParseHeader(std::string_view bytes, size_t columns) {
   const char* p = bytes.data();
   const char* end = p + bytes.size();
   uint64_t header_len;
@@ -583,7 +578,7 @@ Result<ParsedHeader> ParseHeader(std::string_view bytes, size_t columns) {
   const char* data = p + header_len + 4;
   const char* h = header.data();
   const char* hend = h + header.size();
-  ParsedHeader out;
+  RowGroupLayout out;
   uint64_t n;
   if ((h = DecodeVarint(h, hend, &out.base_start)) == nullptr || (h = DecodeVarint(h, hend, &n)) == nullptr) {
     return Corrupt("truncated header");
@@ -595,7 +590,7 @@ Result<ParsedHeader> ParseHeader(std::string_view bytes, size_t columns) {
     uint64_t len;
     if ((h = DecodeVarint(h, hend, &len)) == nullptr) return Corrupt("truncated header");
     if (len > static_cast<uint64_t>(end - data)) return Corrupt("column chunk extends past the row group");
-    out.layout.chunks.emplace_back(data, len);
+    out.chunks.emplace_back(data, len);
     data += len;
   }
   if (h != hend) return Corrupt("trailing bytes in header");
@@ -606,8 +601,7 @@ Result<ParsedHeader> ParseHeader(std::string_view bytes, size_t columns) {
 }  // namespace
 
 Result<RowGroupLayout> ParseRowGroupLayout(std::string_view bytes, size_t columns) {
-  VV_ASSIGN_OR_RETURN(ParsedHeader h, ParseHeader(bytes, columns));
-  return std::move(h.layout);
+  return ParseHeader(bytes, columns);
 }
 
 namespace {
@@ -958,14 +952,14 @@ class Decoder {
 Result<RowGroup> DecodeRowGroup(std::string_view bytes, std::span<const DedicatedColumn> dedicated,
                                 const ReadLimits& limits, const DecodeSelection* sel) {
   std::vector<ColumnData> cols = MakeColumns(dedicated);
-  VV_ASSIGN_OR_RETURN(ParsedHeader h, ParseHeader(bytes, cols.size()));
+  VV_ASSIGN_OR_RETURN(RowGroupLayout h, ParseHeader(bytes, cols.size()));
   if (sel != nullptr && !sel->columns.empty() && sel->columns.size() != cols.size()) {
     return InvalidArgument("column selection does not match the block's layout");
   }
   RowGroup g;
   for (size_t c = 0; c < cols.size(); ++c) {
     if (sel != nullptr && !sel->columns.empty() && sel->columns[c] == 0) continue;
-    std::string_view chunk = h.layout.chunks[c];
+    std::string_view chunk = h.chunks[c];
     Status s;
     switch (cols[c].kind) {
       case Kind::kInt: {
@@ -996,8 +990,8 @@ Result<RowGroup> DecodeRowGroup(std::string_view bytes, std::span<const Dedicate
 
 Result<bool> RowGroupHasTrace(std::string_view bytes, size_t columns, const model::TraceId& id,
                               const ReadLimits& limits) {
-  VV_ASSIGN_OR_RETURN(ParsedHeader h, ParseHeader(bytes, columns));
-  VV_ASSIGN_OR_RETURN(std::string ids, ReadFixedChunk(h.layout.chunks[kTraceId], 16, limits));
+  VV_ASSIGN_OR_RETURN(RowGroupLayout h, ParseHeader(bytes, columns));
+  VV_ASSIGN_OR_RETURN(std::string ids, ReadFixedChunk(h.chunks[kTraceId], 16, limits));
   // Sorted, 16 bytes each: binary search on the raw bytes (big-endian order is id order).
   size_t lo = 0, hi = ids.size() / 16;
   while (lo < hi) {

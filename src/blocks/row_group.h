@@ -89,6 +89,7 @@ std::string EncodeRowGroup(const RowGroup& group, std::span<const DedicatedColum
 
 /// Column chunk boundaries of an encoded row group, for inspection and verification.
 struct RowGroupLayout {
+  uint64_t base_start = 0;  // unix nanoseconds the trace start times are relative to
   std::vector<std::string_view> chunks;  // views into the row group bytes, in ColumnNames order
 };
 Result<RowGroupLayout> ParseRowGroupLayout(std::string_view bytes, size_t columns);

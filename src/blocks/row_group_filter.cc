@@ -122,15 +122,7 @@ RowGroupFilter::RowGroupFilter(std::string_view bytes, const ColumnIndex& column
 
 Status RowGroupFilter::Header() {
   if (parsed_) return Status::OK();
-  // The layout's own parser checks the header's checksum and every chunk's bounds; the base
-  // start time is the header's first varint.
   VV_ASSIGN_OR_RETURN(layout_, ParseRowGroupLayout(bytes_, columns_.size()));
-  const char* p = bytes_.data();
-  const char* end = p + bytes_.size();
-  uint64_t header_len;
-  if ((p = DecodeVarint(p, end, &header_len)) == nullptr || DecodeVarint(p, end, &base_start_) == nullptr) {
-    return Corrupt("truncated header");
-  }
   parsed_ = true;
   return Status::OK();
 }
@@ -170,7 +162,7 @@ Status RowGroupFilter::TraceTable() {
   uint64_t total = 0;
   for (size_t t = 0; t < n; ++t) {
     std::memcpy(ids_[t].bytes.data(), ids->data() + 16 * t, 16);
-    starts_[t] = base_start_ + (*starts)[t];
+    starts_[t] = layout_.base_start + (*starts)[t];
     first_span_[t] = static_cast<uint32_t>(total);
     total += (*counts)[t];
     if (total > limits_.max_values) return Corrupt("too many spans");

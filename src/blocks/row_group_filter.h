@@ -96,7 +96,6 @@ class RowGroupFilter {
   ReadLimits limits_;
   Arena arena_;
   bool parsed_ = false;
-  uint64_t base_start_ = 0;
   RowGroupLayout layout_;
   std::deque<std::pair<int, std::vector<uint64_t>>> ints_;  // decoded int columns, by position (stable)
   bool traced_ = false;
