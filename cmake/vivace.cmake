@@ -29,7 +29,7 @@ if(VV_FUZZ)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
-set(VV_MODULES base model io scan otlp wal receivers processors exporters blocks ingest storage
+set(VV_MODULES base model io conf scan otlp wal receivers processors exporters blocks ingest storage pipeline
     traceql query generator api server)
 
 function(_vv_resolve_deps out)

@@ -11,10 +11,10 @@ import sys
 
 LAYERS = {
     "base": 0,
-    "model": 1, "io": 1,
+    "model": 1, "io": 1, "conf": 1,
     "scan": 2, "otlp": 2,
     "receivers": 3, "processors": 3, "exporters": 3, "wal": 3, "blocks": 3,
-    "ingest": 4, "storage": 4, "traceql": 4,
+    "ingest": 4, "storage": 4, "traceql": 4, "pipeline": 4,
     "query": 5, "generator": 5,
     "api": 6,
     "server": 7,

@@ -69,6 +69,42 @@ SpanRow SpanBatch::Row(size_t i) const {
 
 namespace {
 template <typename T>
+void Compact(std::vector<T>& column, const std::vector<uint8_t>& keep) {
+  size_t out = 0;
+  for (size_t i = 0; i < column.size(); ++i) {
+    if (keep[i]) column[out++] = column[i];
+  }
+  column.resize(out);
+}
+}  // namespace
+
+void SpanBatch::RetainSpans(const std::vector<uint8_t>& keep) {
+  size_t kept = 0;
+  for (size_t i = 0; i < size(); ++i) kept += keep[i] != 0;
+  if (kept == size()) return;
+  Compact(trace_id, keep);
+  Compact(span_id, keep);
+  Compact(parent_span_id, keep);
+  Compact(trace_state, keep);
+  Compact(flags, keep);
+  Compact(name, keep);
+  Compact(kind, keep);
+  Compact(start_unix_nano, keep);
+  Compact(end_unix_nano, keep);
+  Compact(span_attributes, keep);
+  Compact(dropped_attributes_count, keep);
+  Compact(span_events, keep);
+  Compact(dropped_events_count, keep);
+  Compact(span_links, keep);
+  Compact(dropped_links_count, keep);
+  Compact(status_code, keep);
+  Compact(status_message, keep);
+  Compact(span_scope, keep);
+  MarkModified();
+}
+
+namespace {
+template <typename T>
 Range Alloc(std::vector<T>& pool, uint32_t count) {
   Range r{static_cast<uint32_t>(pool.size()), count};
   pool.resize(pool.size() + count);

@@ -203,6 +203,16 @@ struct SpanBatch {
 
   /// Approximate memory held, for limits and accounting.
   size_t MemoryBytes() const;
+
+  /// Call after changing anything in the batch: the cached OTLP encoding no longer matches.
+  void MarkModified() {
+    otlp_proto = {};
+    decoded_from_otlp_proto = false;
+  }
+
+  /// Keeps span i where keep[i] != 0, in order, and drops the rest (pools keep their
+  /// contents; ranges of the kept spans stay valid). Marks the batch modified if any is dropped.
+  void RetainSpans(const std::vector<uint8_t>& keep);
 };
 
 /// Deep-copies span `i` of `src` (with its scope and resource, deduplicated by index through

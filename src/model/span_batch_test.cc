@@ -50,5 +50,28 @@ TEST(SpanBatchTest, CopierDeepCopiesNestedValues) {
   EXPECT_EQ(dst.events[dst.span_events[1].first].name, "exception");
 }
 
+TEST(SpanBatchTest, RetainSpansKeepsOrderAndDropsTheCachedEncoding) {
+  SpanBatch b;
+  for (uint8_t i = 0; i < 5; ++i) {
+    SpanRow row;
+    row.span_id.bytes[0] = i;
+    row.start_unix_nano = i;
+    row.attributes = b.AllocAttributes(1);
+    b.attributes[row.attributes.first] = KeyValue{"i", Value::Int(i)};
+    b.Append(row);
+  }
+  b.otlp_proto = "cached";
+  b.decoded_from_otlp_proto = true;
+  b.RetainSpans({1, 1, 1, 1, 1});
+  EXPECT_EQ(b.otlp_proto, "cached");  // nothing dropped, nothing changed
+  b.RetainSpans({0, 1, 0, 1, 1});
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b.span_id[0].bytes[0], 1);
+  EXPECT_EQ(b.start_unix_nano[2], 4u);
+  EXPECT_EQ(b.attributes[b.span_attributes[1].first].value.i, 3);
+  EXPECT_TRUE(b.otlp_proto.empty());
+  EXPECT_FALSE(b.decoded_from_otlp_proto);
+}
+
 }  // namespace
 }  // namespace vivace::model

@@ -1,6 +1,7 @@
 #include "server/config.h"
 
-#include <yaml-cpp/yaml.h>
+#include "conf/yaml.h"
+
 
 #include <fstream>
 #include <functional>
@@ -10,95 +11,16 @@
 namespace vivace::server {
 namespace {
 
-// Walks a YAML mapping, dispatching known keys and rejecting unknown ones.
-class Section {
- public:
-  Section(const YAML::Node& node, std::string path) : node_(node), path_(std::move(path)) {}
-
-  using Handler = std::function<Status(const YAML::Node&, const std::string&)>;
-  Section& On(std::string key, Handler h) {
-    handlers_.emplace(std::move(key), std::move(h));
-    return *this;
-  }
-
-  Status Run() {
-    if (!node_ || node_.IsNull()) return Status::OK();
-    if (!node_.IsMap()) return Error(node_, path_, "must be a mapping");
-    for (const auto& kv : node_) {
-      std::string key = kv.first.as<std::string>();
-      std::string path = path_.empty() ? key : path_ + "." + key;
-      auto it = handlers_.find(key);
-      if (it == handlers_.end()) return Error(kv.first, path, "unknown key");
-      VV_RETURN_IF_ERROR(it->second(kv.second, path));
-    }
-    return Status::OK();
-  }
-
-  static Status Error(const YAML::Node& n, const std::string& path, std::string_view what) {
-    return InvalidArgument(path + " (line " + std::to_string(n.Mark().line + 1) + "): " + std::string(what));
-  }
-
- private:
-  YAML::Node node_;
-  std::string path_;
-  std::map<std::string, Handler> handlers_;
-};
-
-Result<std::string> Scalar(const YAML::Node& n, const std::string& path) {
-  if (!n.IsScalar()) return Section::Error(n, path, "must be a scalar value");
-  return n.Scalar();
-}
-
-Section::Handler String(std::string* out) {
-  return [out](const YAML::Node& n, const std::string& path) -> Status {
-    VV_ASSIGN_OR_RETURN(*out, Scalar(n, path));
-    return Status::OK();
-  };
-}
-
-Section::Handler Bool(bool* out) {
-  return [out](const YAML::Node& n, const std::string& path) -> Status {
-    VV_ASSIGN_OR_RETURN(std::string s, Scalar(n, path));
-    if (s == "true") {
-      *out = true;
-    } else if (s == "false") {
-      *out = false;
-    } else {
-      return Section::Error(n, path, "must be true or false");
-    }
-    return Status::OK();
-  };
-}
-
-template <typename T>
-Section::Handler Int(T* out, uint64_t min, uint64_t max) {
-  return [out, min, max](const YAML::Node& n, const std::string& path) -> Status {
-    VV_ASSIGN_OR_RETURN(std::string s, Scalar(n, path));
-    char* end = nullptr;
-    errno = 0;
-    unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-    if (s.empty() || *end != '\0' || errno != 0 || s[0] == '-' || v < min || v > max) {
-      return Section::Error(n, path, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
-    }
-    *out = static_cast<T>(v);
-    return Status::OK();
-  };
-}
-
-Section::Handler Bytes(uint64_t* out, uint64_t min) {
-  return [out, min](const YAML::Node& n, const std::string& path) -> Status {
-    VV_ASSIGN_OR_RETURN(std::string s, Scalar(n, path));
-    auto v = ParseBytes(s);
-    if (!v.ok()) return Section::Error(n, path, v.status().message());
-    if (*v < min) return Section::Error(n, path, "must be at least " + std::to_string(min) + " bytes");
-    *out = *v;
-    return Status::OK();
-  };
-}
+using conf::Bool;
+using conf::Bytes;
+using conf::Duration;
+using conf::Int;
+using conf::Section;
+using conf::String;
 
 Section::Handler Fraction(double* out) {
   return [out](const YAML::Node& n, const std::string& path) -> Status {
-    VV_ASSIGN_OR_RETURN(std::string s, Scalar(n, path));
+    VV_ASSIGN_OR_RETURN(std::string s, conf::Scalar(n, path));
     char* end = nullptr;
     double v = std::strtod(s.c_str(), &end);
     if (s.empty() || *end != '\0' || !(v > 0) || v > 0.5) {
@@ -109,75 +31,13 @@ Section::Handler Fraction(double* out) {
   };
 }
 
-Section::Handler Duration(std::chrono::milliseconds* out) {
-  return [out](const YAML::Node& n, const std::string& path) -> Status {
-    VV_ASSIGN_OR_RETURN(std::string s, Scalar(n, path));
-    auto v = ParseDuration(s);
-    if (!v.ok()) return Section::Error(n, path, v.status().message());
-    *out = *v;
-    return Status::OK();
-  };
-}
-
 }  // namespace
 
-Result<std::chrono::milliseconds> ParseDuration(std::string_view s) {
-  if (s.empty()) return InvalidArgument("empty duration");
-  if (s == "0") return std::chrono::milliseconds(0);
-  double total_ms = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t j = i;
-    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
-    if (j == i) return InvalidArgument("invalid duration \"" + std::string(s) + "\"");
-    double num = std::stod(std::string(s.substr(i, j - i)));
-    size_t k = j;
-    while (k < s.size() && !(s[k] >= '0' && s[k] <= '9')) ++k;
-    std::string_view unit = s.substr(j, k - j);
-    double ms;
-    if (unit == "ms") {
-      ms = 1;
-    } else if (unit == "s") {
-      ms = 1000;
-    } else if (unit == "m") {
-      ms = 60000;
-    } else if (unit == "h") {
-      ms = 3600000;
-    } else if (unit == "d") {
-      ms = 86400000;
-    } else {
-      return InvalidArgument("invalid duration unit \"" + std::string(unit) + "\" in \"" + std::string(s) +
-                             "\" (use ms, s, m, h, d)");
-    }
-    total_ms += num * ms;
-    i = k;
-  }
-  return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
-}
-
-Result<uint64_t> ParseBytes(std::string_view s) {
-  size_t j = 0;
-  while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
-  if (j == 0 || j > 18) return InvalidArgument("invalid size \"" + std::string(s) + "\"");
-  uint64_t num = std::stoull(std::string(s.substr(0, j)));
-  std::string_view unit = s.substr(j);
-  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
-  static const std::pair<std::string_view, uint64_t> kUnits[] = {
-      {"", 1}, {"B", 1}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40},
-      {"kB", 1000}, {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000}, {"TB", 1000000000000ull}};
-  for (const auto& [name, mult] : kUnits) {
-    if (unit == name) return num * mult;
-  }
-  return InvalidArgument("invalid size unit \"" + std::string(unit) + "\" (use B, KiB, MiB, GiB, kB, MB, GB)");
-}
+Result<std::chrono::milliseconds> ParseDuration(std::string_view s) { return conf::ParseDuration(s); }
+Result<uint64_t> ParseBytes(std::string_view s) { return conf::ParseBytes(s); }
 
 Result<Config> ParseConfig(std::string_view yaml) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument("config is not valid YAML: line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
-  }
+  VV_ASSIGN_OR_RETURN(YAML::Node root, conf::LoadYaml(yaml));
   Config c;
   std::string sync = "always";
   Status st = Section(root, "")
