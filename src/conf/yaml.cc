@@ -16,7 +16,7 @@ Status Section::Run() {
     if (it != handlers_.end()) {
       VV_RETURN_IF_ERROR(it->second(kv.second, path));
     } else if (otherwise_) {
-      VV_RETURN_IF_ERROR(otherwise_(kv.second, path));
+      VV_RETURN_IF_ERROR(otherwise_(kv.first, kv.second, path));
     } else {
       return Error(kv.first, path, "unknown key");
     }

@@ -29,8 +29,10 @@ class Section {
     handlers_.emplace(std::move(key), std::move(h));
     return *this;
   }
-  /// Keys not handled are passed here instead of being errors (for maps of named items).
-  Section& Otherwise(Handler h) {
+  /// Keys not handled are passed here instead of being errors (for maps of named items):
+  /// (key node, value node, path of the key).
+  using KeyHandler = std::function<Status(const YAML::Node& key, const YAML::Node& value, const std::string&)>;
+  Section& Otherwise(KeyHandler h) {
     otherwise_ = std::move(h);
     return *this;
   }
@@ -43,7 +45,7 @@ class Section {
   YAML::Node node_;
   std::string path_;
   std::map<std::string, Handler> handlers_;
-  Handler otherwise_;
+  KeyHandler otherwise_;
 };
 
 /// "a.b" + "c" -> "a.b.c".

@@ -21,7 +21,7 @@ TEST(YamlSectionTest, OtherwiseTakesUnlistedKeys) {
   auto root = LoadYaml("x: 1\ny: 2\n");
   ASSERT_TRUE(root.ok());
   std::vector<std::string> seen;
-  ASSERT_TRUE(Section(*root, "p").Otherwise([&](const YAML::Node&, const std::string& p) {
+  ASSERT_TRUE(Section(*root, "p").Otherwise([&](const YAML::Node&, const YAML::Node&, const std::string& p) {
     seen.push_back(p);
     return Status::OK();
   }).Run().ok());
