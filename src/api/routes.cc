@@ -114,6 +114,10 @@ void RegisterStatusRoutes(Router* router, BuildInfo info, MetricsRegistry* metri
   router->Exact({"GET"}, "/api/status/buildinfo", [body](HttpRequest&&, HttpResponder respond) {
     respond(HttpResponse::Json(200, body));
   });
+  RegisterMetricsRoute(router, metrics);
+}
+
+void RegisterMetricsRoute(Router* router, MetricsRegistry* metrics) {
   router->Exact({"GET"}, "/metrics", [metrics](HttpRequest&&, HttpResponder respond) {
     HttpResponse r = HttpResponse::Text(200, metrics->Expose());
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -121,9 +125,9 @@ void RegisterStatusRoutes(Router* router, BuildInfo info, MetricsRegistry* metri
   });
 }
 
-void RegisterOtlpHttpRoutes(Router* router, receivers::OtlpReceiver* receiver) {
+void RegisterOtlpHttpRoutes(Router* router, receivers::OtlpReceiver* receiver, std::string path) {
   // Every method reaches the receiver, which answers 405 itself, as the Collector does.
-  router->Exact({}, "/v1/traces", [receiver](HttpRequest&& req, HttpResponder respond) {
+  router->Exact({}, std::move(path), [receiver](HttpRequest&& req, HttpResponder respond) {
     receivers::OtlpHttpRequest r;
     r.method = req.method;
     r.content_type = req.Header("Content-Type");

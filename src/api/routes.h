@@ -29,8 +29,10 @@ void RegisterTraceRoutes(Router* router, model::TraceSource* source);
 void RegisterFlushRoute(Router* router, std::function<Status()> flush);
 /// GET /ready, /api/echo, /api/status/buildinfo, /metrics.
 void RegisterStatusRoutes(Router* router, BuildInfo info, MetricsRegistry* metrics, std::function<bool()> ready);
-/// POST /v1/traces (OTLP/HTTP).
-void RegisterOtlpHttpRoutes(Router* router, receivers::OtlpReceiver* receiver);
+/// POST /v1/traces (OTLP/HTTP; the receiver's traces_url_path).
+void RegisterOtlpHttpRoutes(Router* router, receivers::OtlpReceiver* receiver, std::string path = "/v1/traces");
+/// GET /metrics: the Prometheus exposition of `metrics`.
+void RegisterMetricsRoute(Router* router, MetricsRegistry* metrics);
 /// The gRPC handler for TraceService/Export.
 GrpcHandler OtlpGrpcHandler(receivers::OtlpReceiver* receiver);
 

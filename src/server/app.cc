@@ -16,6 +16,10 @@
 #include "storage/compactor.h"
 #include "blocks/row_group_cache.h"
 #include "receivers/otlp/otlp_receiver.h"
+#include "api/collector_routes.h"
+#include "pipeline/service.h"
+#include "exporters/exporter.h"
+#include <map>
 
 #ifndef VIVACE_VERSION
 #define VIVACE_VERSION "0.0.0"
@@ -104,10 +108,36 @@ Status App::Init() {
   traces_ = std::make_unique<query::MergedTraceSource>(
       std::vector<model::TraceSource*>{ingester_.get(), blocklist_.get()});
 
-  receivers::OtlpReceiverOptions ro;
-  ro.max_request_bytes = c.otlp.http_max_request_body_bytes;
-  ro.decode = io.decode;
-  otlp_ = std::make_unique<receivers::OtlpReceiver>(ingester_.get(), ro, &metrics_);
+  // The pipelines: the configured Collector sections, or OTLP straight into local storage.
+  pipeline::CollectorConfig collector = c.collector;
+  if (!collector.configured) {
+    pipeline::ReceiverConfig r;
+    r.id = "otlp";
+    r.grpc_enabled = c.otlp.grpc_enabled;
+    r.grpc_endpoint = c.otlp.grpc_endpoint;
+    r.grpc_max_recv_msg_bytes = c.otlp.grpc_max_recv_msg_bytes;
+    r.http_enabled = c.otlp.http_enabled;
+    r.http_endpoint = c.otlp.http_endpoint;
+    r.http_max_request_body_bytes = c.otlp.http_max_request_body_bytes;
+    collector.receivers.push_back(r);
+    collector.exporters["vivace"] = pipeline::ExporterConfig{
+        "vivace", "vivace",
+        [](const model::ComponentContext& ctx, const pipeline::ExporterEnv& env)
+            -> Result<std::unique_ptr<exporters::Exporter>> { return pipeline::MakeLocalExporter(ctx, env.local_storage); },
+        ""};
+    collector.pipelines.push_back(pipeline::PipelineConfig{"traces", {"otlp"}, {}, {"vivace"}});
+    collector.telemetry.metrics_address.clear();  // /metrics on the HTTP API port only
+  }
+  if (!collector.telemetry.logs_level.empty()) {
+    static const std::pair<std::string_view, log::Level> kLevels[] = {
+        {"debug", log::Level::kDebug}, {"info", log::Level::kInfo}, {"warn", log::Level::kWarn}, {"error", log::Level::kError}};
+    for (const auto& [name, level] : kLevels) {
+      if (collector.telemetry.logs_level == name) log::SetLevel(level);
+    }
+  }
+  VV_ASSIGN_OR_RETURN(pipelines_, pipeline::Service::Build(collector, pipeline::ServiceEnv{&metrics_, ingester_.get(),
+                                                                                           c.storage.path + "/file_storage"}));
+  VV_RETURN_IF_ERROR(pipelines_->Start());
 
   router_ = std::make_unique<api::Router>();
   api::RegisterStatusRoutes(router_.get(),
@@ -128,35 +158,85 @@ Status App::Init() {
   VV_ASSIGN_OR_RETURN(http_, api::HttpServer::Start(ho, router_.get()));
   log::Info("HTTP API (Tempo) listening on {} (port {})", c.server.http_listen, http_->port());
 
-  // The internal gRPC port also accepts OTLP, as Tempo's distributor does on its gRPC port.
+  // OTLP receivers, each feeding the pipelines that list it.
+  for (const pipeline::ReceiverConfig& rc : collector.receivers) {
+    model::SpanSink* sink = pipelines_->ReceiverSink(rc.id);
+    if (sink == nullptr) {
+      log::Info("receiver {} is configured but no pipeline uses it: not started", rc.id);
+      continue;
+    }
+    Receiver r;
+    receivers::OtlpReceiverOptions ro;
+    ro.id = rc.id;
+    ro.max_request_bytes = rc.http_max_request_body_bytes;
+    ro.decode = io.decode;
+    r.otlp = std::make_unique<receivers::OtlpReceiver>(sink, ro, &metrics_);
+    if (rc.grpc_enabled) {
+      api::GrpcServerOptions og;
+      og.listen = rc.grpc_endpoint;
+      og.max_receive_message_bytes = static_cast<int>(rc.grpc_max_recv_msg_bytes);
+      VV_ASSIGN_OR_RETURN(r.grpc, api::GrpcServer::Start(og, {{std::string(api::kOtlpExportMethod),
+                                                               api::OtlpGrpcHandler(r.otlp.get())}}));
+      log::Info("OTLP/gRPC receiver {} listening on {} (port {})", rc.id, rc.grpc_endpoint, r.grpc->port());
+    }
+    if (rc.http_enabled) {
+      r.router = std::make_unique<api::Router>();
+      api::RegisterOtlpHttpRoutes(r.router.get(), r.otlp.get(), rc.http_traces_url_path);
+      api::HttpServerOptions oh;
+      oh.listen = rc.http_endpoint;
+      oh.threads = threads;
+      // The socket-level limit bounds the compressed body; the receiver bounds it after
+      // decompression (413 either way).
+      oh.max_body_bytes = rc.http_max_request_body_bytes;
+      VV_ASSIGN_OR_RETURN(r.http, api::HttpServer::Start(oh, r.router.get()));
+      log::Info("OTLP/HTTP receiver {} listening on {} (port {})", rc.id, rc.http_endpoint, r.http->port());
+    }
+    receivers_.push_back(std::move(r));
+  }
+
+  // The internal gRPC port also accepts OTLP, as Tempo's distributor does on its gRPC port,
+  // into the pipelines of the first receiver.
   api::GrpcServerOptions go;
   go.listen = c.server.grpc_listen;
   go.max_receive_message_bytes = static_cast<int>(c.otlp.grpc_max_recv_msg_bytes);
+  std::map<std::string, api::GrpcHandler> unary;
+  if (!receivers_.empty()) unary[std::string(api::kOtlpExportMethod)] = api::OtlpGrpcHandler(receivers_[0].otlp.get());
   // Grafana's streaming search (tempopb.StreamingQuerier/Search) is served here too.
   VV_ASSIGN_OR_RETURN(grpc_, api::GrpcServer::Start(
-                                 go, {{std::string(api::kOtlpExportMethod), api::OtlpGrpcHandler(otlp_.get())}},
+                                 go, std::move(unary),
                                  {{std::string(api::kStreamingSearchMethod), api::SearchStreamHandler(searcher_.get())}}));
   log::Info("gRPC API listening on {} (port {})", c.server.grpc_listen, grpc_->port());
 
-  if (c.otlp.grpc_enabled) {
-    api::GrpcServerOptions og = go;
-    og.listen = c.otlp.grpc_endpoint;
-    VV_ASSIGN_OR_RETURN(otlp_grpc_, api::GrpcServer::Start(og, {{std::string(api::kOtlpExportMethod),
-                                                                  api::OtlpGrpcHandler(otlp_.get())}}));
-    log::Info("OTLP/gRPC receiver listening on {} (port {})", c.otlp.grpc_endpoint, otlp_grpc_->port());
+  // Extensions and the self-telemetry endpoint.
+  auto serve = [&](std::unique_ptr<api::Router> router, const std::string& listen,
+                   std::string_view what) -> Result<api::HttpServer*> {
+    api::HttpServerOptions o;
+    o.listen = listen;
+    o.threads = 1;
+    VV_ASSIGN_OR_RETURN(auto server, api::HttpServer::Start(o, router.get()));
+    log::Info("{} listening on {} (port {})", what, listen, server->port());
+    extensions_.emplace_back(std::move(router), std::move(server));
+    return extensions_.back().second.get();
+  };
+  if (collector.health_check) {
+    auto router = std::make_unique<api::Router>();
+    api::RegisterHealthCheckRoute(router.get(),
+                                  api::HealthCheckOptions{collector.health_check->path, collector.health_check->healthy_body,
+                                                          collector.health_check->unhealthy_body},
+                                  [this] { return ready_.load() && !pipelines_->Refusing(); });
+    VV_ASSIGN_OR_RETURN(health_, serve(std::move(router), collector.health_check->endpoint, "health_check"));
   }
-  if (c.otlp.http_enabled) {
-    otlp_router_ = std::make_unique<api::Router>();
-    api::RegisterOtlpHttpRoutes(otlp_router_.get(), otlp_.get());
-    api::HttpServerOptions oh;
-    oh.listen = c.otlp.http_endpoint;
-    oh.threads = threads;
-    // The socket-level limit bounds the compressed body; the receiver bounds it after
-    // decompression (413 either way).
-    oh.max_body_bytes = c.otlp.http_max_request_body_bytes;
-    VV_ASSIGN_OR_RETURN(otlp_http_, api::HttpServer::Start(oh, otlp_router_.get()));
-    log::Info("OTLP/HTTP receiver listening on {} (port {})", c.otlp.http_endpoint, otlp_http_->port());
+  if (collector.zpages) {
+    auto router = std::make_unique<api::Router>();
+    api::RegisterZpagesRoutes(router.get(), pipelines_.get(), std::string(VIVACE_VERSION));
+    VV_ASSIGN_OR_RETURN(zpages_, serve(std::move(router), collector.zpages->endpoint, "zpages"));
   }
+  if (!collector.telemetry.metrics_address.empty() && collector.telemetry.metrics_level != "none") {
+    auto router = std::make_unique<api::Router>();
+    api::RegisterMetricsRoute(router.get(), &metrics_);
+    VV_ASSIGN_OR_RETURN(telemetry_, serve(std::move(router), collector.telemetry.metrics_address, "self-telemetry"));
+  }
+
   ready_ = true;
   return Status::OK();
 }
@@ -166,10 +246,15 @@ void App::Stop() {
   ready_ = false;
   // Receivers first (in-flight gRPC calls complete: the WAL is still running), then the APIs,
   // then storage. HTTP servers are destroyed only after the ingester has run every callback.
-  if (otlp_grpc_) otlp_grpc_->Stop();
+  for (Receiver& r : receivers_) {
+    if (r.grpc) r.grpc->Stop();
+    if (r.http) r.http->Stop();
+  }
   if (grpc_) grpc_->Stop();
-  if (otlp_http_) otlp_http_->Stop();
   if (http_) http_->Stop();
+  // Processors hand on what they hold (batch, tail_sampling), exporters drain or persist.
+  if (pipelines_) pipelines_->Shutdown();
+  for (auto& [router, server] : extensions_) server->Stop();
   {
     MutexLock l(loops_mu_);
     loops_stopping_ = true;
@@ -177,7 +262,7 @@ void App::Stop() {
   }
   for (std::thread& t : loops_) t.join();  // a compaction in progress finishes first
   if (ingester_) ingester_->Close();
-  otlp_http_.reset();
+  for (Receiver& r : receivers_) r.http.reset();
   http_.reset();
   log::Info("stopped");
 }
@@ -196,7 +281,14 @@ void App::Every(std::chrono::milliseconds period, std::function<void()> fn) {
 
 uint16_t App::http_port() const { return http_ ? http_->port() : 0; }
 uint16_t App::grpc_port() const { return grpc_ ? grpc_->port() : 0; }
-uint16_t App::otlp_grpc_port() const { return otlp_grpc_ ? otlp_grpc_->port() : 0; }
-uint16_t App::otlp_http_port() const { return otlp_http_ ? otlp_http_->port() : 0; }
+uint16_t App::otlp_grpc_port() const {
+  return !receivers_.empty() && receivers_[0].grpc ? receivers_[0].grpc->port() : 0;
+}
+uint16_t App::otlp_http_port() const {
+  return !receivers_.empty() && receivers_[0].http ? receivers_[0].http->port() : 0;
+}
+uint16_t App::health_check_port() const { return health_ ? health_->port() : 0; }
+uint16_t App::zpages_port() const { return zpages_ ? zpages_->port() : 0; }
+uint16_t App::telemetry_port() const { return telemetry_ ? telemetry_->port() : 0; }
 
 }  // namespace vivace::server

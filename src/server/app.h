@@ -33,6 +33,9 @@ class Searcher;
 namespace vivace::receivers {
 class OtlpReceiver;
 }
+namespace vivace::pipeline {
+class Service;
+}
 namespace vivace::api {
 class Router;
 class HttpServer;
@@ -59,8 +62,13 @@ class App {
 
   uint16_t http_port() const;
   uint16_t grpc_port() const;
+  /// Ports of the first OTLP receiver's listeners (0 when not enabled).
   uint16_t otlp_grpc_port() const;
   uint16_t otlp_http_port() const;
+  /// Extension and self-telemetry listeners (0 when not configured).
+  uint16_t health_check_port() const;
+  uint16_t zpages_port() const;
+  uint16_t telemetry_port() const;
   MetricsRegistry& metrics() { return metrics_; }
 
  private:
@@ -83,13 +91,23 @@ class App {
   std::unique_ptr<ingest::Ingester> ingester_;
   std::unique_ptr<query::MergedTraceSource> traces_;
   std::unique_ptr<query::Searcher> searcher_;
-  std::unique_ptr<receivers::OtlpReceiver> otlp_;
+  std::unique_ptr<pipeline::Service> pipelines_;
+  /// One per configured OTLP receiver that a pipeline uses, with its listeners.
+  struct Receiver {
+    std::unique_ptr<receivers::OtlpReceiver> otlp;
+    std::unique_ptr<api::Router> router;
+    std::unique_ptr<api::HttpServer> http;
+    std::unique_ptr<api::GrpcServer> grpc;
+  };
+  std::vector<Receiver> receivers_;
   std::unique_ptr<api::Router> router_;
-  std::unique_ptr<api::Router> otlp_router_;
   std::unique_ptr<api::HttpServer> http_;
-  std::unique_ptr<api::HttpServer> otlp_http_;
   std::unique_ptr<api::GrpcServer> grpc_;
-  std::unique_ptr<api::GrpcServer> otlp_grpc_;
+  /// health_check, zpages and the self-telemetry endpoint: router + server each.
+  std::vector<std::pair<std::unique_ptr<api::Router>, std::unique_ptr<api::HttpServer>>> extensions_;
+  api::HttpServer* health_ = nullptr;
+  api::HttpServer* zpages_ = nullptr;
+  api::HttpServer* telemetry_ = nullptr;
   std::atomic<bool> stopped_{false};
 };
 

@@ -40,7 +40,19 @@ Result<Config> ParseConfig(std::string_view yaml) {
   VV_ASSIGN_OR_RETURN(YAML::Node root, conf::LoadYaml(yaml));
   Config c;
   std::string sync = "always";
+  YAML::Node receivers, processors, exporters, extensions, service;
+  auto stash = [](YAML::Node* out) {
+    return [out](const YAML::Node& n, const std::string&) {
+      *out = n;
+      return Status::OK();
+    };
+  };
   Status st = Section(root, "")
+      .On("receivers", stash(&receivers))
+      .On("processors", stash(&processors))
+      .On("exporters", stash(&exporters))
+      .On("extensions", stash(&extensions))
+      .On("service", stash(&service))
       .On("server", [&](const YAML::Node& n, const std::string& p) {
         return Section(n, p)
             .On("http_listen", String(&c.server.http_listen))
@@ -163,6 +175,8 @@ Result<Config> ParseConfig(std::string_view yaml) {
       })
       .Run();
   VV_RETURN_IF_ERROR(st);
+  VV_ASSIGN_OR_RETURN(c.collector, pipeline::ParseCollectorConfig(pipeline::CollectorNodes{
+                                       &receivers, &processors, &exporters, &extensions, &service}));
   if (sync == "always") {
     c.storage.wal_sync = wal::SyncPolicy::kAlways;
   } else if (sync == "interval") {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "pipeline/config.h"
 #include "wal/wal.h"
 
 namespace vivace::server {
@@ -68,6 +69,10 @@ struct Config {
   struct Limits {
     uint32_t max_attribute_value_depth = 32;
   } limits;
+  /// The Collector-shaped sections (receivers, processors, exporters, extensions, service).
+  /// When `collector.configured` is false, OTLP (the `otlp` / `distributor` settings above)
+  /// feeds local storage directly.
+  pipeline::CollectorConfig collector;
 };
 
 /// Parses YAML text. Errors name the key path and line: `storage.wal.sync (line 7): ...`.

@@ -107,7 +107,7 @@ std::string EncodeRpcStatus(int code, std::string_view message, uint32_t retry_a
 OtlpReceiver::OtlpReceiver(model::SpanSink* sink, OtlpReceiverOptions options, MetricsRegistry* metrics)
     : sink_(sink), options_(std::move(options)) {
   auto make = [&](std::string_view transport) {
-    Labels labels = {{"receiver", "otlp"}, {"transport", std::string(transport)}};
+    Labels labels = {{"receiver", options_.id}, {"transport", std::string(transport)}};
     return Counters{
         metrics->GetCounter("otelcol_receiver_accepted_spans_total",
                             "Number of spans successfully pushed into the pipeline.", labels),

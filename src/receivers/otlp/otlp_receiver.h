@@ -14,6 +14,8 @@
 namespace vivace::receivers {
 
 struct OtlpReceiverOptions {
+  /// The component id, the `receiver` label of the otelcol_receiver_* metrics.
+  std::string id = "otlp";
   /// Largest request body accepted, measured after decompression (OTLP spec: limit after
   /// decompression). Collector default for HTTP is 20 MiB; gRPC servers default to 4 MiB.
   size_t max_request_bytes = 20u << 20;
