@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 DATA_DIR ?= ./data
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build configure run test release debug asan fuzz bench bench-ingest bench-codec bench-storage bench-search format check-layers clean
+.PHONY: all deps build configure run test release debug asan fuzz bench bench-ingest bench-codec bench-storage bench-search bench-pipeline format check-layers clean
 
 all: build
 
@@ -39,11 +39,13 @@ fuzz: deps
 	  -DCMAKE_CXX_COMPILER=clang++ -DVV_FUZZ=ON -DVV_BUILD_TESTS=OFF > /dev/null
 	cmake --build build-fuzz -j $(JOBS) --target otlp_proto_fuzz otlp_json_fuzz wal_replay_fuzz bloom_fuzz block_fuzz
 
-bench: bench-ingest bench-codec bench-storage bench-search
+bench: bench-ingest bench-codec bench-storage bench-search bench-pipeline
 bench-codec: build
 	$(BUILD_DIR)/bench/otlp_decode_bench
 bench-ingest: build
 	bash bench/ingest_bench.sh
+bench-pipeline: build
+	bash bench/pipeline_bench.sh
 bench-storage: build
 	bash bench/storage_bench.sh
 

@@ -106,6 +106,19 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::printf("%s: OK\n", check_file.c_str());
+    const auto& col = c->collector;
+    if (!col.configured) {
+      std::printf("pipeline: OTLP receivers -> local storage (no service section)\n");
+    }
+    auto join = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+      return out.empty() ? std::string("-") : out;
+    };
+    for (const auto& p : col.pipelines) {
+      std::printf("pipeline %s: [%s] -> [%s] -> [%s]\n", p.id.c_str(), join(p.receivers).c_str(),
+                  join(p.processors).c_str(), join(p.exporters).c_str());
+    }
     return 0;
   }
   if (blocks.parsed()) return blocks.Run();

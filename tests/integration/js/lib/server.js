@@ -70,6 +70,8 @@ class VivaceServer {
    * @param {object} [opts]
    * @param {string} [opts.config]  YAML text written to <tmp>/config.yaml and passed with --config
    *                                (the text may use ${HTTP}, ${GRPC}, ${OTLP_GRPC}, ${OTLP_HTTP} placeholders).
+   * @param {string[]} [opts.extraPorts]  more placeholders, each given a free port (this.ports[name]).
+   * @param {object} [opts.vars]     fixed placeholder values: {NAME: value} replaces ${NAME}.
    * @param {string[]} [opts.extraArgs]
    */
   constructor(opts = {}) {
@@ -99,10 +101,15 @@ class VivaceServer {
     // A port found free can be taken by someone else before vivace binds it (shared
     // machine): then retry with new ports.
     for (let attempt = 1; ; attempt++) {
-      const [http, grpc, otlpGrpc, otlpHttp] = await freePorts(4);
+      const extra = this.opts.extraPorts || [];
+      const [http, grpc, otlpGrpc, otlpHttp, ...more] = await freePorts(4 + extra.length);
       this.ports = { http, grpc, otlpGrpc, otlpHttp };
+      extra.forEach((name, i) => { this.ports[name] = more[i]; });
       if (this.opts.config !== undefined) {
-        const text = this.opts.config
+        let text = this.opts.config;
+        for (const name of extra) text = text.replaceAll('${' + name + '}', String(this.ports[name]));
+        for (const [name, value] of Object.entries(this.opts.vars || {})) text = text.replaceAll('${' + name + '}', String(value));
+        text = text
           .replaceAll('${HTTP}', String(http))
           .replaceAll('${GRPC}', String(grpc))
           .replaceAll('${OTLP_GRPC}', String(otlpGrpc))
