@@ -111,11 +111,12 @@ YAML
   out=$("$BIN/vivace-loadgen" --protocol grpc --endpoint "127.0.0.1:$og" --spans "$SPANS" --concurrency "$CONC" --pregenerate)
   local spans
   spans=$(sed -n 's/.* spans=\([0-9]*\) .*/\1/p' <<< "$out")
-  # Drained: nothing left in tail sampling, and the storage has stopped receiving.
+  # Drained: every trace decided (tail sampling), and the storage has stopped receiving.
   local last=-1 now
   for _ in $(seq 600); do
     now=$(metric otelcol_exporter_sent_spans_total 'exporter="vivace"')
-    if [ "$(metric otelcol_processor_tail_sampling_sampling_traces_on_memory '')" = 0 ] && [ "$now" = "$last" ]; then
+    if [ "$(metric otelcol_processor_tail_sampling_new_trace_id_received_total '{')" = \
+         "$(metric otelcol_processor_tail_sampling_global_count_traces_sampled_total '{')" ] && [ "$now" = "$last" ]; then
       break
     fi
     last=$now
