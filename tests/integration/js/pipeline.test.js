@@ -254,3 +254,100 @@ service:
   await waitFor(async () => (await scrape(telemetry(), 'otelcol_exporter_queue_size', { exporter: 'otlp/backend' })) === 0,
     { what: 'the queue drained' });
 });
+
+test('memory_limiter refuses a real flood with 503 + Retry-After, reports unhealthy, and recovers', { timeout: 240000 }, async (t) => {
+  const backend = new VivaceServer();
+  await backend.start();
+  await backend.stop();  // the exporter's backend is down: its queue fills the collector's memory
+  const collector = new VivaceServer({
+    config: `
+server:
+  http_listen: 127.0.0.1:\${HTTP}
+  grpc_listen: 127.0.0.1:\${GRPC}
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:\${OTLP_HTTP}
+processors:
+  memory_limiter:
+    check_interval: 100ms
+    limit_mib: 200
+    spike_limit_mib: 50
+exporters:
+  otlp/backend:
+    endpoint: ${backend.otlpGrpcAddress}
+    tls:
+      insecure: true
+    retry_on_failure:
+      initial_interval: 200ms
+      max_interval: 500ms
+      max_elapsed_time: 0
+    sending_queue:
+      queue_size: 100000
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:\${HEALTH}
+service:
+  extensions: [health_check]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter]
+      exporters: [otlp/backend]
+  telemetry:
+    metrics:
+      address: 127.0.0.1:\${TELEMETRY}
+`,
+    extraPorts: ['HEALTH', 'TELEMETRY'],
+  });
+  t.after(async () => { await collector.cleanup(); await backend.cleanup(); });
+  await collector.start();
+  const health = async () => (await getText(`http://127.0.0.1:${collector.ports.HEALTH}/`)).status;
+  const telemetry = `http://127.0.0.1:${collector.ports.TELEMETRY}/metrics`;
+  assert.strictEqual(await health(), 200);
+
+  // ~1 MB OTLP/JSON requests: 200 spans with a 5 KB attribute each.
+  const filler = 'x'.repeat(5000);
+  let seq = 0;
+  const request = () => {
+    const spans = [];
+    for (let i = 0; i < 200; i++) {
+      seq++;
+      spans.push({
+        traceId: seq.toString(16).padStart(32, '0'),
+        spanId: seq.toString(16).padStart(16, '0'),
+        name: 'flood',
+        startTimeUnixNano: '1700000000000000000',
+        endTimeUnixNano: '1700000000001000000',
+        attributes: [{ key: 'payload', value: { stringValue: filler } }],
+      });
+    }
+    return JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'flood' } }] }, scopeSpans: [{ spans }] }] });
+  };
+  const post = async () => collector.postOtlp(request(), { 'Content-Type': 'application/json' });
+
+  let refused = null, accepted = 0;
+  for (let i = 0; i < 1500 && !refused; i++) {
+    const r = await post();
+    if (r.status === 200) accepted++;
+    else if (r.status === 503) refused = r;
+    else assert.fail(`unexpected status ${r.status}: ${r.body}`);
+  }
+  assert.ok(refused, `the memory limiter never refused (accepted ${accepted} requests)`);
+  assert.ok(accepted > 10, `refused too early, after ${accepted} requests`);
+  assert.ok(Number(refused.headers.get('retry-after')) >= 1, 'Retry-After on the refusal');
+  const rss = await scrape(telemetry, 'otelcol_process_memory_rss');
+  assert.ok(rss > 150 * 1048576, `refusing while RSS is ${rss} bytes, under the soft limit`);
+  assert.strictEqual(await health(), 503, 'unhealthy while refusing');
+  assert.ok(await scrape(telemetry, 'otelcol_processor_memory_limiter_refused_spans_total') >= 200);
+  assert.strictEqual(await scrape(telemetry, 'otelcol_receiver_refused_spans_total', { receiver: 'otlp' }) > 0, true);
+
+  // The backend returns: the queue drains, memory is released, data is accepted again.
+  await backend.restart();
+  await waitFor(async () => (await health()) === 200, { timeoutMs: 90000, what: 'healthy again',
+    describe: async () => `rss=${await scrape(telemetry, 'otelcol_process_memory_rss')}` });
+  assert.strictEqual((await post()).status, 200, 'accepting again');
+  await waitFor(async () => (await scrape(telemetry, 'otelcol_exporter_sent_spans_total', { exporter: 'otlp/backend' })) === (accepted + 1) * 200,
+    { timeoutMs: 90000, what: 'every accepted span delivered' });
+});
