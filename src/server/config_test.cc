@@ -117,5 +117,35 @@ TEST(ConfigTest, DurationsAndSizes) {
   EXPECT_FALSE(ParseBytes("12 furlongs").ok());
 }
 
+TEST(ConfigTest, SeedCollectorConfigsLoadAsWritten) {
+  for (std::string name : {"otel-collector-config.yaml", "otel-collector-redact.yaml"}) {
+    SCOPED_TRACE(name);
+    auto c = LoadConfigFile(std::string(VV_SEED_CONFIGS) + "/" + name);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    ASSERT_TRUE(c->collector.configured);
+    ASSERT_EQ(c->collector.pipelines.size(), 1u);
+    EXPECT_EQ(c->collector.pipelines[0].receivers, std::vector<std::string>{"otlp"});
+    EXPECT_TRUE(c->collector.processors.contains("tail_sampling"));
+    EXPECT_TRUE(c->collector.processors.contains("batch"));
+  }
+  auto full = LoadConfigFile(std::string(VV_SEED_CONFIGS) + "/otel-collector-config.yaml");
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->collector.pipelines[0].processors,
+            (std::vector<std::string>{"memory_limiter", "resource", "tail_sampling", "batch"}));
+  EXPECT_EQ(full->collector.pipelines[0].exporters, (std::vector<std::string>{"otlp/jaeger", "otlp/tempo", "debug"}));
+  ASSERT_TRUE(full->collector.health_check);
+  EXPECT_EQ(full->collector.health_check->endpoint, "0.0.0.0:13133");
+  ASSERT_TRUE(full->collector.zpages);
+  EXPECT_EQ(full->collector.telemetry.metrics_address, "0.0.0.0:8888");
+  EXPECT_EQ(full->collector.telemetry.logs_level, "info");
+}
+
+TEST(ConfigTest, CollectorSectionErrorsNameTheKeyAndLine) {
+  auto c = ParseConfig("storage:\n  path: /tmp/x\nprocessors:\n  batch:\n    send_batch_size: lots\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("processors.batch.send_batch_size (line 5)"), std::string::npos)
+      << c.status().ToString();
+}
+
 }  // namespace
 }  // namespace vivace::server
