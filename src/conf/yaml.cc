@@ -10,7 +10,7 @@ Status Section::Run() {
   if (!node_ || node_.IsNull()) return Status::OK();
   if (!node_.IsMap()) return Error(node_, path_, "must be a mapping");
   for (const auto& kv : node_) {
-    std::string key = kv.first.as<std::string>();
+    VV_ASSIGN_OR_RETURN(std::string key, Key(kv.first, path_));
     std::string path = Join(path_, key);
     auto it = handlers_.find(key);
     if (it != handlers_.end()) {
@@ -35,6 +35,11 @@ std::string Join(const std::string& path, std::string_view key) {
 Result<std::string> Scalar(const YAML::Node& n, const std::string& path) {
   if (!n.IsScalar()) return Section::Error(n, path, "must be a scalar value");
   return n.Scalar();
+}
+
+Result<std::string> Key(const YAML::Node& key, const std::string& path) {
+  if (!key.IsScalar()) return Section::Error(key, path, "keys must be plain scalars");
+  return key.Scalar();
 }
 
 Section::Handler String(std::string* out) {

@@ -52,6 +52,8 @@ class Section {
 std::string Join(const std::string& path, std::string_view key);
 
 Result<std::string> Scalar(const YAML::Node& n, const std::string& path);
+/// A mapping key as text; keys that are sequences or mappings (`? [a]: b`) are errors.
+Result<std::string> Key(const YAML::Node& key, const std::string& path);
 
 Section::Handler String(std::string* out);
 Section::Handler Bool(bool* out);

@@ -94,7 +94,7 @@ Status ParseHeaders(const YAML::Node& node, const std::string& path, HeaderList*
   if (!node.IsMap())
     return conf::Section::Error(node, path, "must be a mapping of header names to values");
   for (const auto& kv : node) {
-    std::string key = kv.first.as<std::string>();
+    VV_ASSIGN_OR_RETURN(std::string key, conf::Key(kv.first, path));
     std::string p = conf::Join(path, key);
     if (key.empty()) return conf::Section::Error(kv.first, p, "header name is empty");
     for (char c : key) {

@@ -62,7 +62,7 @@ Status ParsePolicy(const YAML::Node& node, const std::string& path, PolicyConfig
   bool has_type = false;
   // First pass: name and type, so the type block can be checked against the type.
   for (const auto& kv : node) {
-    std::string key = kv.first.as<std::string>();
+    VV_ASSIGN_OR_RETURN(std::string key, conf::Key(kv.first, path));
     if (key == "name") {
       VV_ASSIGN_OR_RETURN(c->name, conf::Scalar(kv.second, conf::Join(path, key)));
     } else if (key == "type") {
@@ -102,7 +102,7 @@ Status ParsePolicy(const YAML::Node& node, const std::string& path, PolicyConfig
   s.On("name", [](const YAML::Node&, const std::string&) { return Status::OK(); });
   s.On("type", [](const YAML::Node&, const std::string&) { return Status::OK(); });
   s.Otherwise([&](const YAML::Node& k, const YAML::Node& n, const std::string& p) -> Status {
-    std::string key = k.as<std::string>();
+    VV_ASSIGN_OR_RETURN(std::string key, conf::Key(k, path));
     bool is_type_block = false;
     for (const TypeName& t : kTypes) is_type_block |= t.name == key;
     if (!is_type_block && key != "ottl_condition") return Section::Error(k, p, "unknown key");

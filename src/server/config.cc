@@ -119,7 +119,7 @@ Result<Config> ParseConfig(std::string_view yaml) {
               if (!t || t.IsNull()) return Status::OK();
               if (!t.IsMap()) return Section::Error(t, tp, "must be a mapping of tenant ids");
               for (const auto& kv : t) {
-                std::string tenant = kv.first.as<std::string>();
+                VV_ASSIGN_OR_RETURN(std::string tenant, conf::Key(kv.first, tp));
                 Config::TenantOverrides& o = c.overrides[tenant];
                 VV_RETURN_IF_ERROR(
                     Section(kv.second, tp + "." + tenant)
