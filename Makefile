@@ -37,7 +37,7 @@ asan:
 fuzz: deps
 	cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
 	  -DCMAKE_CXX_COMPILER=clang++ -DVV_FUZZ=ON -DVV_BUILD_TESTS=OFF > /dev/null
-	cmake --build build-fuzz -j $(JOBS) --target otlp_proto_fuzz otlp_json_fuzz wal_replay_fuzz bloom_fuzz block_fuzz
+	cmake --build build-fuzz -j $(JOBS) --target otlp_proto_fuzz otlp_json_fuzz wal_replay_fuzz bloom_fuzz block_fuzz parser_fuzz ottl_condition_fuzz persistent_queue_fuzz config_fuzz
 
 bench: bench-ingest bench-codec bench-storage bench-search bench-pipeline
 bench-codec: build
