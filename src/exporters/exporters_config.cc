@@ -233,6 +233,7 @@ Result<OtlpGrpcOptions> ParseOtlpGrpcOptions(const YAML::Node& node, const std::
 
 Result<OtlpHttpOptions> ParseOtlpHttpOptions(const YAML::Node& node, const std::string& path) {
   OtlpHttpOptions o;
+  o.helper.timeout = Millis(30000);  // confighttp's client default (otlp over gRPC: 5s)
   std::string encoding = "proto";
   conf::Section s(node, path);
   s.On("endpoint", conf::String(&o.endpoint))

@@ -187,7 +187,9 @@ Result<std::unique_ptr<Exporter>> NewOtlpGrpcExporter(ComponentContext ctx,
     target = target.substr(8);
     tls = true;
   } else if (StartsWith(target, "http://")) {
+    // configgrpc: an http:// endpoint means a plaintext connection, whatever tls says.
     target = target.substr(7);
+    tls = false;
   }
   while (!target.empty() && target.back() == '/') target.pop_back();
   VV_ASSIGN_OR_RETURN(auto creds, MakeCredentials(options, tls));

@@ -113,12 +113,13 @@ Value HashValue(const Value& v, Arena& arena) {
       break;
   }
   if (n == 0) return Value::String({});
-  unsigned char md[SHA_DIGEST_LENGTH];
-  SHA1(data, n, md);
+  // SHA-256, the Collector's hash since contrib v0.79 (#22831; SHA-1 before).
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(data, n, md);
   static constexpr char kHex[] = "0123456789abcdef";
-  constexpr size_t kHexSize = size_t{2} * SHA_DIGEST_LENGTH;
+  constexpr size_t kHexSize = size_t{2} * SHA256_DIGEST_LENGTH;
   char* out = arena.Allocate(kHexSize);
-  for (size_t k = 0; k < SHA_DIGEST_LENGTH; ++k) {
+  for (size_t k = 0; k < SHA256_DIGEST_LENGTH; ++k) {
     out[2 * k] = kHex[md[k] >> 4];
     out[2 * k + 1] = kHex[md[k] & 15];
   }

@@ -97,19 +97,19 @@ INSTANTIATE_TEST_SUITE_P(
         ActionCase{"HashString",
                    "actions: [{key: a, action: hash}]",
                    {{"a", std::string("foo")}},
-                   R"(a="0beec7b5ea3f0fdbc95d0dd47f3c5bc275da8a33")"},
+                   R"(a="2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae")"},
         ActionCase{"HashIntLittleEndian",
                    "actions: [{key: n, action: hash}]",
                    {{"n", int64_t{123}}},
-                   R"(n="6dd60d9fca5945f37350a155dcde2b7a1dae5f66")"},
+                   R"(n="4f319987a786107dc63b2b70115b3734cb9880b099b70c463c5e1b05521ab764")"},
         ActionCase{"HashBool",
                    "actions: [{key: b, action: hash}]",
                    {{"b", true}},
-                   R"(b="bf8b4530d8d246dd74ac53a13471bba17941dff7")"},
+                   R"(b="4bf5122f344554c53bde2ebb8cd2b7e3d1600ad631c385a5d7cce23c7785459a")"},
         ActionCase{"HashDouble",
                    "actions: [{key: d, action: hash}]",
                    {{"d", 1.5}},
-                   R"(d="dd58a0f3fcf1993ddf7bacbaaa2507c430793478")"},
+                   R"(d="e163f8cb0f7067a7fc78ca859a77f849aea3214f38fb75b884e4a16be725c905")"},
         ActionCase{"HashEmptyStringStaysEmpty",
                    "actions: [{key: a, action: hash}]",
                    {{"a", std::string()}},
@@ -117,7 +117,7 @@ INSTANTIATE_TEST_SUITE_P(
         ActionCase{"HashPattern",
                    "actions: [{pattern: ^user\\., action: hash}]",
                    {{"user.email", std::string("foo")}, {"a", std::string("foo")}},
-                   R"(user.email="0beec7b5ea3f0fdbc95d0dd47f3c5bc275da8a33" a="foo")"},
+                   R"(user.email="2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae" a="foo")"},
         ActionCase{
             "Extract",
             "actions: [{key: http.url, action: extract, pattern: "
@@ -392,7 +392,7 @@ TEST(ResourceTest, ActionsRunOncePerResource) {
   // Hashed once: hashing the hash would give another value.
   EXPECT_EQ(
       Dump(b, b.resources[r].attributes),
-      R"(service.name="api" secret="0beec7b5ea3f0fdbc95d0dd47f3c5bc275da8a33" deployment.environment="prod")");
+      R"(service.name="api" secret="2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae" deployment.environment="prod")");
   EXPECT_EQ(b.span_attributes[0].count, 0u);
 }
 

@@ -237,7 +237,10 @@ void TailSamplingProcessor::Impl::RegisterMetrics(const ComponentContext& ctx) {
   late_age_count = reg->GetCounter(p + "sampling_late_span_age_seconds_count", age_help, with({}));
   auto on_memory = traces_on_memory;
   reg->AddGauge(
-      p + "sampling_traces_on_memory", "Tracks the number of traces current on memory", with({}),
+      // One instance per pipeline: the pipeline label keeps the series distinct when a
+      // processor id is listed by several pipelines.
+      p + "sampling_traces_on_memory", "Tracks the number of traces current on memory",
+      with({{"pipeline", ctx.pipeline}}),
       [on_memory] { return static_cast<double>(on_memory->load(std::memory_order_relaxed)); });
 }
 

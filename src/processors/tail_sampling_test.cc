@@ -1012,8 +1012,7 @@ TEST(TailSamplingProcessorTest, MetricsAreExposedWithTheProcessorLabel) {
         "otelcol_processor_tail_sampling_new_trace_id_received_total{processor=\"tail_sampling/"
         "x\"} 1",
         "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early_total{",
-        "otelcol_processor_tail_sampling_sampling_traces_on_memory{processor=\"tail_sampling/x\"} "
-        "1",
+        "otelcol_processor_tail_sampling_sampling_traces_on_memory{processor=\"tail_sampling/x\",pipeline=",
         "otelcol_processor_tail_sampling_sampling_policy_evaluation_error_total{",
         "otelcol_processor_tail_sampling_early_releases_from_cache_decision_total{",
         "otelcol_processor_tail_sampling_sampling_late_span_age_seconds_sum{",

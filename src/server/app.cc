@@ -59,6 +59,9 @@ Status App::Init() {
   io.wal.segment_bytes = c.storage.wal_segment_bytes;
   uint64_t max_request = std::max(c.otlp.http_max_request_body_bytes, c.otlp.grpc_max_recv_msg_bytes);
   io.wal.max_record_bytes = static_cast<uint32_t>(std::min<uint64_t>(max_request * 2 + (1 << 20), wal::kMaxRecordBytesLimit));
+  // Behind a Collector pipeline a batch is whatever the processors made of it (a batch
+  // processor merges requests), so only the WAL's own ceiling applies.
+  if (c.collector.configured) io.wal.max_record_bytes = wal::kMaxRecordBytesLimit;
   io.max_pending_wal_bytes = c.ingester.max_pending_wal_bytes;
   io.decode.max_value_depth = c.limits.max_attribute_value_depth;
 
