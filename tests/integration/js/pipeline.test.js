@@ -13,7 +13,7 @@ const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
 const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
 const { resourceFromAttributes } = require('@opentelemetry/resources');
 const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc');
-const { VivaceServer, waitFor, sleep } = require('./lib/server');
+const { VivaceServer, waitFor, sleep, sumMetric } = require('./lib/server');
 
 const SEED = fs.readFileSync(path.join(__dirname, 'fixtures', 'otel-collector-config.yaml'), 'utf8');
 
@@ -40,16 +40,7 @@ async function getText(url) {
 
 /** Sum of a Prometheus metric's samples whose labels include `labels`, from a /metrics URL. */
 async function scrape(url, name, labels = {}) {
-  const { body } = await getText(url);
-  let total = 0;
-  for (const line of body.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const ls = {};
-    for (const kv of (m[2] || '').slice(1, -1).matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) ls[kv[1]] = kv[2];
-    if (Object.entries(labels).every(([k, v]) => ls[k] === v)) total += Number(m[3]);
-  }
-  return total;
+  return sumMetric((await getText(url)).body, name, labels);
 }
 
 /** A tracer provider exporting over OTLP/gRPC to `url`. */

@@ -237,17 +237,22 @@ class VivaceServer {
   /** Value of a Prometheus sample on /metrics (sum of matching series), or 0 when absent. */
   async metric(name, labels = {}) {
     const { body } = await this.get('/metrics');
-    let total = 0;
-    for (const line of body.toString().split('\n')) {
-      if (!line.startsWith(name)) continue;
-      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-      if (!m || m[1] !== name) continue;
-      const ls = {};
-      for (const kv of (m[2] || '').slice(1, -1).matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) ls[kv[1]] = kv[2];
-      if (Object.entries(labels).every(([k, v]) => ls[k] === v)) total += Number(m[3]);
-    }
-    return total;
+    return sumMetric(body.toString(), name, labels);
   }
 }
 
-module.exports = { VivaceServer, freePort, freePorts, sleep, waitFor, VIVACE_BIN };
+/** Sum of the samples of metric `name` in a Prometheus text exposition whose labels include `labels`. */
+function sumMetric(text, name, labels = {}) {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const ls = {};
+    for (const kv of (m[2] || '').slice(1, -1).matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) ls[kv[1]] = kv[2];
+    if (Object.entries(labels).every(([k, v]) => ls[k] === v)) total += Number(m[3]);
+  }
+  return total;
+}
+
+module.exports = { VivaceServer, freePort, freePorts, sleep, waitFor, sumMetric, VIVACE_BIN };
