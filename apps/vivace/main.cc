@@ -1,6 +1,6 @@
 // vivace: the whole backend in one binary. Subcommands: serve, version, config check, blocks, query.
 #include <CLI/CLI.hpp>
-
+#include <sys/resource.h>
 
 #include <csignal>
 #include <cstdio>
@@ -42,6 +42,13 @@ int Serve(const std::string& config_file, const Config& overrides_base, const st
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // Each searched block keeps its data object open (blocks::BlockReader): raise the soft limit
+  // on open files to the hard one, as the Go runtime does for Tempo.
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   vivace::log::Info("starting vivace {} with data under {}", vivace::server::VivaceVersion(), config.storage.path);
   auto app = vivace::server::App::Start(config);

@@ -602,6 +602,41 @@ Result<RowGroup> BlockReader::DecodeRowGroupBytes(size_t i, std::string_view byt
   return DecodeGroup(i, index[i], bytes, sel);
 }
 
+Result<io::ObjectReader*> BlockReader::DataReader() {
+  MutexLock l(mu_);
+  if (data_ == nullptr) {
+    auto r = store_->OpenReader(meta_.key(kDataName));
+    if (!r.ok()) return Error(r.status());
+    data_ = std::move(*r);
+  }
+  return data_.get();
+}
+
+Result<RowGroupChunks> BlockReader::OpenRowGroup(size_t i) {
+  VV_ASSIGN_OR_RETURN(auto shared_index, SharedIndex());
+  const std::vector<RowGroupEntry>& index = *shared_index;
+  if (i >= index.size()) return InvalidArgument("row group out of range");
+  VV_ASSIGN_OR_RETURN(io::ObjectReader * reader, DataReader());
+  auto chunks = RowGroupChunks::Open(reader, index[i].offset, index[i].length, columns_);
+  if (!chunks.ok()) return Error(chunks.status().WithContext(fmt::format("row group {}", i)));
+  return chunks;
+}
+
+Result<RowGroup> BlockReader::DecodeRowGroupChunks(size_t i, RowGroupChunks& chunks, const DecodeSelection* sel) {
+  static const std::vector<uint8_t> kAll;
+  Status s = chunks.Load(sel != nullptr ? std::span<const uint8_t>(sel->columns) : std::span<const uint8_t>(kAll));
+  if (!s.ok()) return Error(s.WithContext(fmt::format("row group {}", i)));
+  auto g = DecodeRowGroup(chunks.Layout(), meta_.dedicated, limits_, sel);
+  if (!g.ok()) return Error(g.status().WithContext(fmt::format("row group {}", i)));
+  VV_ASSIGN_OR_RETURN(auto shared_index, SharedIndex());
+  const RowGroupEntry& e = (*shared_index)[i];
+  bool partial = sel != nullptr && !sel->traces.empty();
+  if (!partial && (g->traces.size() != e.traces || g->spans.size() != e.spans)) {
+    return Error(DataLoss(fmt::format("row group {} does not hold the counts its index entry says", i)));
+  }
+  return g;
+}
+
 Result<std::shared_ptr<const Footer>> BlockReader::CachedFooter() {
   {
     MutexLock l(mu_);

@@ -17,6 +17,7 @@
 #include "blocks/columns.h"
 #include "blocks/row_group.h"
 #include "blocks/row_group_cache.h"
+#include "blocks/row_group_chunks.h"
 #include "io/object_store.h"
 #include "model/ids.h"
 #include "model/span_batch.h"
@@ -201,6 +202,12 @@ class BlockReader {
   Result<std::string> ReadRowGroupBytes(size_t i);
   /// Decodes row group `i` from its bytes, or the part `sel` selects (see DecodeSelection).
   Result<RowGroup> DecodeRowGroupBytes(size_t i, std::string_view bytes, const DecodeSelection* sel = nullptr);
+  /// Row group `i` for reading chunk by chunk (search): its header now, chunks when asked, through
+  /// a reader of the data object that the block keeps open. `chunks` stays valid while the
+  /// BlockReader lives.
+  Result<RowGroupChunks> OpenRowGroup(size_t i);
+  /// Reads the chunks `sel` selects (all when it selects no columns) and decodes them.
+  Result<RowGroup> DecodeRowGroupChunks(size_t i, RowGroupChunks& chunks, const DecodeSelection* sel = nullptr);
   /// The footer, read once and then kept (statistics for search pruning).
   Result<std::shared_ptr<const Footer>> CachedFooter();
 
@@ -213,6 +220,7 @@ class BlockReader {
   Result<RowGroup> DecodeGroup(size_t i, const RowGroupEntry& e, std::string_view bytes,
                                const DecodeSelection* sel = nullptr);
   Result<bool> BloomMayContain(const model::TraceId& id);
+  Result<io::ObjectReader*> DataReader();
 
   io::ObjectStore* store_;
   const BlockMeta meta_;
@@ -223,6 +231,7 @@ class BlockReader {
   std::shared_ptr<const std::vector<RowGroupEntry>> index_ VV_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<const BloomShard>> bloom_ VV_GUARDED_BY(mu_);
   std::shared_ptr<const Footer> footer_ VV_GUARDED_BY(mu_);
+  std::unique_ptr<io::ObjectReader> data_ VV_GUARDED_BY(mu_);  // opened once, kept
 };
 
 /// What one listing of a tenant's objects finds.

@@ -210,9 +210,8 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
       ++stats.row_groups_pruned;
       continue;
     }
-    VV_ASSIGN_OR_RETURN(std::string bytes, reader_->ReadRowGroupBytes(i));
-    stats.inspected_bytes += bytes.size();
-    RowGroupFilter filter(bytes, columns);
+    VV_ASSIGN_OR_RETURN(RowGroupChunks chunks, reader_->OpenRowGroup(i));
+    RowGroupFilter filter(&chunks, columns);
     if (st != nullptr) {
       Peeker pk{filter, meta, {}};
       bool survives = Survives(req, [&](size_t k) {
@@ -221,6 +220,7 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
       });
       if (!survives) {
         ++stats.row_groups_pruned;
+        stats.inspected_bytes += chunks.bytes_read();
         continue;
       }
     }
@@ -236,13 +236,15 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
     }
     if (!any) {
       ++stats.row_groups_filtered;
+      stats.inspected_bytes += chunks.bytes_read();
       continue;
     }
     // The second pass: only the wanted traces, only the columns the query reads.
     DecodeSelection sel;
     VV_ASSIGN_OR_RETURN(sel.columns, filter.Columns(req));
     sel.traces = std::move(wanted);
-    VV_ASSIGN_OR_RETURN(RowGroup g, reader_->DecodeRowGroupBytes(i, bytes, &sel));
+    VV_ASSIGN_OR_RETURN(RowGroup g, reader_->DecodeRowGroupChunks(i, chunks, &sel));
+    stats.inspected_bytes += chunks.bytes_read();
     stats.inspected_spans += index[i].spans;
     for (size_t t = 0; t < g.traces.size(); ++t) {
       ++stats.inspected_traces;

@@ -563,22 +563,30 @@ std::string EncodeRowGroup(const RowGroup& group, std::span<const DedicatedColum
   return out;
 }
 
-namespace {
-
-Result<RowGroupLayout> ParseHeader(std::string_view bytes, size_t columns) {
-  const char* p = bytes.data();
-  const char* end = p + bytes.size();
+Result<RowGroupHeader> ParseRowGroupHeader(std::string_view prefix, uint64_t length, size_t columns, uint64_t* need) {
+  *need = 0;
+  const char* p = prefix.data();
+  const char* end = p + prefix.size();
   uint64_t header_len;
-  if ((p = DecodeVarint(p, end, &header_len)) == nullptr || header_len > static_cast<uint64_t>(end - p) ||
-      end - p - header_len < 4) {
+  const char* after = DecodeVarint(p, end, &header_len);
+  if (after == nullptr) {
+    if (prefix.size() >= 10 || prefix.size() >= length) return Corrupt("truncated header");
+    *need = std::min<uint64_t>(length, 10);
     return Corrupt("truncated header");
   }
-  std::string_view header(p, header_len);
-  if (crc32c::Value(header) != crc32c::Unmask(DecodeFixed32(p + header_len))) return Corrupt("header checksum mismatch");
-  const char* data = p + header_len + 4;
+  uint64_t lead = static_cast<uint64_t>(after - p);
+  if (header_len > length || length - header_len < lead + 4) return Corrupt("truncated header");
+  uint64_t data_offset = lead + header_len + 4;
+  if (prefix.size() < data_offset) {
+    *need = data_offset;
+    return Corrupt("truncated header");
+  }
+  std::string_view header(after, header_len);
+  if (crc32c::Value(header) != crc32c::Unmask(DecodeFixed32(after + header_len))) return Corrupt("header checksum mismatch");
   const char* h = header.data();
   const char* hend = h + header.size();
-  RowGroupLayout out;
+  RowGroupHeader out;
+  out.data_offset = data_offset;
   uint64_t n;
   if ((h = DecodeVarint(h, hend, &out.base_start)) == nullptr || (h = DecodeVarint(h, hend, &n)) == nullptr) {
     return Corrupt("truncated header");
@@ -586,22 +594,29 @@ Result<RowGroupLayout> ParseHeader(std::string_view bytes, size_t columns) {
   if (n != columns) {
     return Corrupt("has " + std::to_string(n) + " column chunks, the block's layout has " + std::to_string(columns));
   }
+  out.offsets.reserve(n + 1);
+  uint64_t at = data_offset;
+  out.offsets.push_back(at);
   for (uint64_t c = 0; c < n; ++c) {
     uint64_t len;
     if ((h = DecodeVarint(h, hend, &len)) == nullptr) return Corrupt("truncated header");
-    if (len > static_cast<uint64_t>(end - data)) return Corrupt("column chunk extends past the row group");
-    out.chunks.emplace_back(data, len);
-    data += len;
+    if (len > length - at) return Corrupt("column chunk extends past the row group");
+    at += len;
+    out.offsets.push_back(at);
   }
   if (h != hend) return Corrupt("trailing bytes in header");
-  if (data != end) return Corrupt("trailing bytes after the last column chunk");
+  if (at != length) return Corrupt("trailing bytes after the last column chunk");
   return out;
 }
 
-}  // namespace
-
 Result<RowGroupLayout> ParseRowGroupLayout(std::string_view bytes, size_t columns) {
-  return ParseHeader(bytes, columns);
+  uint64_t need;
+  VV_ASSIGN_OR_RETURN(RowGroupHeader h, ParseRowGroupHeader(bytes, bytes.size(), columns, &need));
+  RowGroupLayout out;
+  out.base_start = h.base_start;
+  out.chunks.reserve(columns);
+  for (size_t c = 0; c < columns; ++c) out.chunks.push_back(bytes.substr(h.offsets[c], h.offsets[c + 1] - h.offsets[c]));
+  return out;
 }
 
 namespace {
@@ -951,8 +966,14 @@ class Decoder {
 
 Result<RowGroup> DecodeRowGroup(std::string_view bytes, std::span<const DedicatedColumn> dedicated,
                                 const ReadLimits& limits, const DecodeSelection* sel) {
+  VV_ASSIGN_OR_RETURN(RowGroupLayout h, ParseRowGroupLayout(bytes, ColumnNames(dedicated).size()));
+  return DecodeRowGroup(h, dedicated, limits, sel);
+}
+
+Result<RowGroup> DecodeRowGroup(const RowGroupLayout& h, std::span<const DedicatedColumn> dedicated,
+                                const ReadLimits& limits, const DecodeSelection* sel) {
   std::vector<ColumnData> cols = MakeColumns(dedicated);
-  VV_ASSIGN_OR_RETURN(RowGroupLayout h, ParseHeader(bytes, cols.size()));
+  if (h.chunks.size() != cols.size()) return InvalidArgument("row group layout does not match the block's columns");
   if (sel != nullptr && !sel->columns.empty() && sel->columns.size() != cols.size()) {
     return InvalidArgument("column selection does not match the block's layout");
   }
@@ -990,7 +1011,7 @@ Result<RowGroup> DecodeRowGroup(std::string_view bytes, std::span<const Dedicate
 
 Result<bool> RowGroupHasTrace(std::string_view bytes, size_t columns, const model::TraceId& id,
                               const ReadLimits& limits) {
-  VV_ASSIGN_OR_RETURN(RowGroupLayout h, ParseHeader(bytes, columns));
+  VV_ASSIGN_OR_RETURN(RowGroupLayout h, ParseRowGroupLayout(bytes, columns));
   VV_ASSIGN_OR_RETURN(std::string ids, ReadFixedChunk(h.chunks[kTraceId], 16, limits));
   // Sorted, 16 bytes each: binary search on the raw bytes (big-endian order is id order).
   size_t lo = 0, hi = ids.size() / 16;

@@ -94,6 +94,17 @@ struct RowGroupLayout {
 };
 Result<RowGroupLayout> ParseRowGroupLayout(std::string_view bytes, size_t columns);
 
+/// Where the column chunks of an encoded row group of `length` bytes lie, from its header.
+struct RowGroupHeader {
+  uint64_t base_start = 0;
+  uint64_t data_offset = 0;  // of chunk 0, from the row group's first byte
+  std::vector<uint64_t> offsets;  // chunk c is [offsets[c], offsets[c + 1]); columns + 1 entries
+};
+/// Parses the header from `prefix`, the row group's first bytes. When `prefix` is too short to
+/// hold the header, sets `need` to the bytes it must have and fails; `need` is 0 otherwise.
+/// Checks the header's checksum and that the chunks fill the row group exactly.
+Result<RowGroupHeader> ParseRowGroupHeader(std::string_view prefix, uint64_t length, size_t columns, uint64_t* need);
+
 /// What a partial decode builds (a search's second pass): the columns to read, in ColumnNames
 /// order (the others are not decompressed and read as zero or empty: no attributes from an
 /// unread table, no events or links unless their tables are read), and the traces to build (the
@@ -107,6 +118,10 @@ struct DecodeSelection {
 /// only through buffers its arena owns, so `bytes` may die afterwards. Corrupt input gives
 /// DataLoss, never a crash.
 Result<RowGroup> DecodeRowGroup(std::string_view bytes, std::span<const DedicatedColumn> dedicated,
+                                const ReadLimits& limits = {}, const DecodeSelection* sel = nullptr);
+/// The same from chunks already located (and, for a partial decode, only the selected ones
+/// read: the others may be empty views).
+Result<RowGroup> DecodeRowGroup(const RowGroupLayout& layout, std::span<const DedicatedColumn> dedicated,
                                 const ReadLimits& limits = {}, const DecodeSelection* sel = nullptr);
 
 /// Whether an encoded row group holds trace `id`, from its trace-id column alone (one page, not

@@ -120,10 +120,14 @@ struct RowGroupFilter::Mask {
 RowGroupFilter::RowGroupFilter(std::string_view bytes, const ColumnIndex& columns, const ReadLimits& limits)
     : bytes_(bytes), columns_(columns), limits_(limits) {}
 
+RowGroupFilter::RowGroupFilter(RowGroupChunks* chunks, const ColumnIndex& columns, const ReadLimits& limits)
+    : chunks_(chunks), columns_(columns), limits_(limits) {}
+
 Status RowGroupFilter::Header() {
-  if (parsed_) return Status::OK();
-  VV_ASSIGN_OR_RETURN(layout_, ParseRowGroupLayout(bytes_, columns_.size()));
-  parsed_ = true;
+  if (chunks_ != nullptr) return Status::OK();
+  VV_ASSIGN_OR_RETURN(RowGroupChunks c, RowGroupChunks::FromBytes(bytes_, columns_.size()));
+  owned_ = std::make_unique<RowGroupChunks>(std::move(c));
+  chunks_ = owned_.get();
   return Status::OK();
 }
 
@@ -131,7 +135,7 @@ Result<std::string_view> RowGroupFilter::Chunk(std::string_view name) {
   VV_RETURN_IF_ERROR(Header());
   int i = columns_.Find(name);
   if (i < 0) return NotFound("no column " + std::string(name));
-  return layout_.chunks[static_cast<size_t>(i)];
+  return chunks_->Chunk(static_cast<size_t>(i));
 }
 
 Result<const std::vector<uint64_t>*> RowGroupFilter::Ints(std::string_view name) {
@@ -141,7 +145,8 @@ Result<const std::vector<uint64_t>*> RowGroupFilter::Ints(std::string_view name)
   for (const auto& [pos, values] : ints_) {
     if (pos == i) return &values;
   }
-  auto r = ReadIntChunk(layout_.chunks[static_cast<size_t>(i)], limits_);
+  VV_ASSIGN_OR_RETURN(std::string_view chunk, chunks_->Chunk(static_cast<size_t>(i)));
+  auto r = ReadIntChunk(chunk, limits_);
   if (!r.ok()) return r.status().WithContext("column " + std::string(name));
   ints_.emplace_back(i, std::move(*r));
   return &ints_.back().second;
@@ -162,7 +167,7 @@ Status RowGroupFilter::TraceTable() {
   uint64_t total = 0;
   for (size_t t = 0; t < n; ++t) {
     std::memcpy(ids_[t].bytes.data(), ids->data() + 16 * t, 16);
-    starts_[t] = layout_.base_start + (*starts)[t];
+    starts_[t] = chunks_->base_start() + (*starts)[t];
     first_span_[t] = static_cast<uint32_t>(total);
     total += (*counts)[t];
     if (total > limits_.max_values) return Corrupt("too many spans");

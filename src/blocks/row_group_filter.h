@@ -18,6 +18,7 @@
 #include "base/status.h"
 #include "blocks/columns.h"
 #include "blocks/row_group.h"
+#include "blocks/row_group_chunks.h"
 #include "scan/fetch.h"
 
 namespace re2 {
@@ -63,6 +64,8 @@ class RowGroupFilter {
  public:
   /// `bytes` (an encoded row group) and `columns` must outlive the filter.
   RowGroupFilter(std::string_view bytes, const ColumnIndex& columns, const ReadLimits& limits = {});
+  /// Reads the chunks it needs through `chunks`; both must outlive the filter.
+  RowGroupFilter(RowGroupChunks* chunks, const ColumnIndex& columns, const ReadLimits& limits = {});
 
   /// The traces of the row group, in storage order: ids and earliest starts.
   Result<std::span<const model::TraceId>> TraceIds();
@@ -91,12 +94,12 @@ class RowGroupFilter {
   Result<bool> GenericMayHold(const std::string& owner, std::string_view key);
   Result<bool> Generic(const PreparedCondition& c, bool resource, std::vector<uint8_t>* rows);
 
-  std::string_view bytes_;
+  std::string_view bytes_;  // when constructed from bytes: parsed into owned_ on first use
+  std::unique_ptr<RowGroupChunks> owned_;
+  RowGroupChunks* chunks_ = nullptr;
   const ColumnIndex& columns_;
   ReadLimits limits_;
   Arena arena_;
-  bool parsed_ = false;
-  RowGroupLayout layout_;
   std::deque<std::pair<int, std::vector<uint64_t>>> ints_;  // decoded int columns, by position (stable)
   bool traced_ = false;
   std::vector<model::TraceId> ids_;

@@ -202,6 +202,47 @@ Result<std::string> LocalStore::GetRange(std::string_view key, uint64_t offset, 
   return out;
 }
 
+namespace {
+
+class FileReader final : public ObjectReader {
+ public:
+  FileReader(std::string key, std::string path, Fd fd, uint64_t size)
+      : key_(std::move(key)), path_(std::move(path)), fd_(std::move(fd)), size_(size) {}
+  uint64_t size() const override { return size_; }
+  Status ReadAt(uint64_t offset, std::span<char> out) override {
+    VV_RETURN_IF_ERROR(internal::CheckRange(key_, offset, out.size(), size_));
+    size_t done = 0;
+    while (done < out.size()) {
+      ssize_t r = ::pread(fd_.get(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return IoError("read " + path_, errno);
+      }
+      if (r == 0) {
+        return DataLoss("short read of " + path_ + ": got " + std::to_string(done) + " of " +
+                        std::to_string(out.size()) + " bytes at offset " + std::to_string(offset));
+      }
+      done += static_cast<size_t>(r);
+    }
+    return Status::OK();
+  }
+
+ private:
+  const std::string key_;
+  const std::string path_;
+  Fd fd_;
+  const uint64_t size_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectReader>> LocalStore::OpenReader(std::string_view key) {
+  VV_RETURN_IF_ERROR(ValidateKey(key));
+  std::string path = PathOf(key);
+  VV_ASSIGN_OR_RETURN(OpenObject obj, OpenForRead(key, path));
+  return std::unique_ptr<ObjectReader>(new FileReader(std::string(key), std::move(path), std::move(obj.fd), obj.size));
+}
+
 Result<uint64_t> LocalStore::Size(std::string_view key) {
   VV_RETURN_IF_ERROR(ValidateKey(key));
   std::string path = PathOf(key);

@@ -38,6 +38,8 @@ class LocalStore final : public ObjectStore {
   Status Delete(std::string_view key) override;
   /// Streams into the temporary file; Commit does what Put does after writing.
   Result<std::unique_ptr<ObjectWriter>> NewWriter(std::string_view key) override;
+  /// Keeps the file open until the reader is destroyed (one descriptor per reader).
+  Result<std::unique_ptr<ObjectReader>> OpenReader(std::string_view key) override;
   std::string Describe() const override { return "local:" + root_; }
 
   /// Removes every temporary file under the root except those of this store's Puts in flight

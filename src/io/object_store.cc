@@ -1,5 +1,6 @@
 #include "io/object_store.h"
 
+#include <algorithm>
 #include <string>
 
 #include "io/internal/common.h"
@@ -60,6 +61,24 @@ Status CheckRange(std::string_view key, uint64_t offset, uint64_t length, uint64
 }  // namespace internal
 
 namespace {
+
+class RangeReader final : public ObjectReader {
+ public:
+  RangeReader(ObjectStore* store, std::string key, uint64_t size) : store_(store), key_(std::move(key)), size_(size) {}
+  uint64_t size() const override { return size_; }
+  Status ReadAt(uint64_t offset, std::span<char> out) override {
+    VV_RETURN_IF_ERROR(internal::CheckRange(key_, offset, out.size(), size_));
+    VV_ASSIGN_OR_RETURN(std::string bytes, store_->GetRange(key_, offset, out.size()));
+    if (bytes.size() != out.size()) return DataLoss("short read of " + internal::QuoteKey(key_));
+    std::copy(bytes.begin(), bytes.end(), out.begin());
+    return Status::OK();
+  }
+
+ private:
+  ObjectStore* store_;
+  const std::string key_;
+  const uint64_t size_;
+};
 
 class BufferedWriter final : public ObjectWriter {
  public:
@@ -129,6 +148,12 @@ Status ValidateKey(std::string_view key) {
 Result<std::unique_ptr<ObjectWriter>> ObjectStore::NewWriter(std::string_view key) {
   VV_RETURN_IF_ERROR(ValidateKey(key));
   return std::unique_ptr<ObjectWriter>(new BufferedWriter(this, std::string(key)));
+}
+
+Result<std::unique_ptr<ObjectReader>> ObjectStore::OpenReader(std::string_view key) {
+  VV_RETURN_IF_ERROR(ValidateKey(key));
+  VV_ASSIGN_OR_RETURN(uint64_t size, Size(key));
+  return std::unique_ptr<ObjectReader>(new RangeReader(this, std::string(key), size));
 }
 
 }  // namespace vivace::io

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,21 @@ class ObjectWriter {
   virtual Status Commit() = 0;
   /// Bytes appended so far.
   virtual uint64_t size() const = 0;
+};
+
+/// One object opened for many ranged reads (a search reading a few column chunks of each row
+/// group), so that each read does not look the object up again as GetRange does. A local
+/// file's reader keeps reading the bytes the object had when it was opened, even after a Put
+/// replaces it or a Delete removes it; the default reader (other stores) reads the object's
+/// current bytes with GetRange. Thread-safe.
+class ObjectReader {
+ public:
+  virtual ~ObjectReader() = default;
+  /// The object's size when it was opened.
+  virtual uint64_t size() const = 0;
+  /// Fills `out` with bytes [offset, offset + out.size()). InvalidArgument past size(); the
+  /// store's error otherwise.
+  virtual Status ReadAt(uint64_t offset, std::span<char> out) = 0;
 };
 
 /// A flat namespace of immutable-once-written byte strings. Keys are '/'-separated relative
@@ -90,6 +106,10 @@ class ObjectStore {
   /// A writer for the object `key`. The default buffers the pieces in memory and Puts them at
   /// Commit; stores that can stream (the local store) override it.
   virtual Result<std::unique_ptr<ObjectWriter>> NewWriter(std::string_view key);
+
+  /// A reader of the object `key`. NotFound if absent. The default reads through Size and
+  /// GetRange; the local store keeps the file open.
+  virtual Result<std::unique_ptr<ObjectReader>> OpenReader(std::string_view key);
 
   /// Human-readable, for logs: "local:/path", "memory".
   virtual std::string Describe() const = 0;

@@ -228,6 +228,26 @@ TEST_P(ObjectStoreTest, GetRangeReturnsExactlyTheRangeOrRejectsIt) {
   EXPECT_TRUE(*tail == big.substr(big.size() - 100000));
 }
 
+TEST_P(ObjectStoreTest, ReaderReadsRangesAndRejectsThosePastTheEnd) {
+  EXPECT_EQ(store_->OpenReader("d/none").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->OpenReader("/bad").status().code(), StatusCode::kInvalidArgument);
+  std::string big = TestBytes(1 << 20, 3);
+  VV_ASSERT_OK(store_->Put("d/k", big));
+  auto reader = store_->OpenReader("d/k");
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->size(), big.size());
+  for (auto [offset, length] : std::vector<std::pair<uint64_t, uint64_t>>{
+           {0, 10}, {12345, 70000}, {big.size() - 1, 1}, {big.size(), 0}, {0, big.size()}}) {
+    std::string got(length, '\0');
+    VV_ASSERT_OK((*reader)->ReadAt(offset, std::span<char>(got)));
+    EXPECT_TRUE(got == big.substr(offset, length)) << offset << "+" << length;
+  }
+  std::string one(2, '\0');
+  Status past = (*reader)->ReadAt(big.size() - 1, std::span<char>(one));
+  EXPECT_EQ(past.code(), StatusCode::kInvalidArgument) << past.ToString();
+  EXPECT_NE(past.message().find("\"d/k\""), std::string_view::npos) << past.ToString();
+}
+
 TEST_P(ObjectStoreTest, ListFiltersByPrefixAndSortsByUnsignedBytes) {
   // Put in a scrambled order; "a\xc3\xa9" sorts last among the "a" keys only if bytes compare
   // unsigned, as S3 orders UTF-8 keys.
@@ -630,6 +650,20 @@ TEST_F(LocalStoreTest, TruncatedFilesGiveRangeErrorsNotShortValues) {
   ASSERT_EQ(::truncate((root() + "/k").c_str(), 4), 0);
   EXPECT_EQ(store_->GetRange("k", 2, 8).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->Get("k").value(), "0123");
+}
+
+TEST_F(LocalStoreTest, ReaderKeepsReadingWhatWasOpenedAfterDeleteAndReplace) {
+  VV_ASSERT_OK(store_->Put("t/b/data", "old bytes"));
+  auto reader = store_->OpenReader("t/b/data");
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  VV_ASSERT_OK(store_->Put("t/b/data", "NEW BYTES, longer"));
+  std::string got(9, '\0');
+  VV_ASSERT_OK((*reader)->ReadAt(0, std::span<char>(got)));
+  EXPECT_EQ(got, "old bytes");
+  VV_ASSERT_OK(store_->Delete("t/b/data"));
+  VV_ASSERT_OK((*reader)->ReadAt(0, std::span<char>(got)));
+  EXPECT_EQ(got, "old bytes");
+  EXPECT_EQ(store_->OpenReader("t/b/data").status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace
