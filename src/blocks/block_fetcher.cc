@@ -181,6 +181,19 @@ bool Survives(const scan::FetchRequest& req, F&& may) {
 
 }  // namespace
 
+// A trace the first pass could not rule out, waiting for the second.
+struct Candidate {
+  uint64_t start_unix_nano;
+  model::TraceId id;
+  uint32_t row_group;
+  uint32_t trace;  // in the row group
+};
+
+bool NewerFirst(const Candidate& a, const Candidate& b) {
+  if (a.start_unix_nano != b.start_unix_nano) return a.start_unix_nano > b.start_unix_nano;
+  return a.id.view() < b.id.view();
+}
+
 Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, const scan::TraceVisitor& visit) {
   scan::FetchStats stats;
   const BlockMeta& meta = reader_->meta();
@@ -198,6 +211,12 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
   ColumnIndex columns(meta.dedicated);
   size_t end = std::min(end_, index.size());
   stats.row_groups = end > first_ ? end - first_ : 0;
+
+  // The first pass, row group by row group: which traces may match and are still wanted. The
+  // trace table (read with the header) goes first: once the results are full, most row groups
+  // hold no trace recent enough to enter them, and their condition columns are never read.
+  std::vector<Candidate> candidates;
+  std::vector<uint8_t> wanted;
   for (size_t i = first_; i < end; ++i) {
     const RowGroupEntry& e = index[i];
     if ((req.start_unix_nano != 0 && e.end_unix_nano < req.start_unix_nano) ||
@@ -212,7 +231,18 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
     }
     VV_ASSIGN_OR_RETURN(RowGroupChunks chunks, reader_->OpenRowGroup(i));
     RowGroupFilter filter(&chunks, columns);
-    if (st != nullptr) {
+    VV_ASSIGN_OR_RETURN(std::span<const model::TraceId> ids, filter.TraceIds());
+    VV_ASSIGN_OR_RETURN(std::span<const uint64_t> starts, filter.TraceStarts());
+    scan::ResultBound bound = req.bound ? req.bound() : scan::ResultBound{};
+    wanted.assign(ids.size(), 1);
+    bool any = !bound.full;
+    if (bound.full) {
+      for (size_t t = 0; t < ids.size(); ++t) {
+        wanted[t] = bound.Wants(ids[t], starts[t]) ? 1 : 0;
+        any = any || wanted[t] != 0;
+      }
+    }
+    if (any && st != nullptr) {
       Peeker pk{filter, meta, {}};
       bool survives = Survives(req, [&](size_t k) {
         return MayMatchStats(req.conditions[k], *st) &&
@@ -224,32 +254,78 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
         continue;
       }
     }
-    // The columnar pass: which traces may match, and which of those the results still want.
-    VV_ASSIGN_OR_RETURN(std::vector<uint8_t> wanted, filter.Candidates(prepared, req.all_conditions));
-    VV_ASSIGN_OR_RETURN(std::span<const model::TraceId> ids, filter.TraceIds());
-    VV_ASSIGN_OR_RETURN(std::span<const uint64_t> starts, filter.TraceStarts());
-    scan::ResultBound bound = req.bound ? req.bound() : scan::ResultBound{};
-    bool any = false;
-    for (size_t t = 0; t < wanted.size(); ++t) {
-      wanted[t] = wanted[t] != 0 && bound.Wants(ids[t], starts[t]) ? 1 : 0;
-      any = any || wanted[t] != 0;
+    if (any) {
+      // The columnar pass over the columns the conditions name.
+      VV_ASSIGN_OR_RETURN(std::vector<uint8_t> may, filter.Candidates(prepared, req.all_conditions));
+      any = false;
+      for (size_t t = 0; t < may.size(); ++t) {
+        if (may[t] == 0 || wanted[t] == 0) continue;
+        candidates.push_back({starts[t], ids[t], static_cast<uint32_t>(i), static_cast<uint32_t>(t)});
+        any = true;
+      }
     }
-    if (!any) {
-      ++stats.row_groups_filtered;
-      stats.inspected_bytes += chunks.bytes_read();
-      continue;
-    }
-    // The second pass: only the wanted traces, only the columns the query reads.
-    DecodeSelection sel;
-    VV_ASSIGN_OR_RETURN(sel.columns, filter.Columns(req));
-    sel.traces = std::move(wanted);
-    VV_ASSIGN_OR_RETURN(RowGroup g, reader_->DecodeRowGroupChunks(i, chunks, &sel));
     stats.inspected_bytes += chunks.bytes_read();
-    stats.inspected_spans += index[i].spans;
-    for (size_t t = 0; t < g.traces.size(); ++t) {
-      ++stats.inspected_traces;
-      if (!visit(TraceViewOf(g, t))) return stats;
+    if (!any) ++stats.row_groups_filtered;
+  }
+
+  // The second pass, most recent candidates first, a few row groups at a time: each decodes
+  // only its wanted traces and the columns the query reads, and every wanted candidate of a
+  // row group is built in the one decode. Candidates that the bound has meanwhile ruled out
+  // are never built.
+  std::sort(candidates.begin(), candidates.end(), NewerFirst);
+  std::vector<uint8_t> done_groups(end > first_ ? end - first_ : 0, 0);
+  std::vector<uint8_t> in_batch(done_groups.size(), 0);
+  std::vector<uint32_t> batch;  // row groups of this round
+  size_t next = 0;
+  while (next < candidates.size()) {
+    scan::ResultBound bound = req.bound ? req.bound() : scan::ResultBound{};
+    // Traces this round may add: enough to fill the results, or a few better ones.
+    size_t budget = bound.full ? 4 : bound.room != 0 ? bound.room : SIZE_MAX;
+    batch.clear();
+    size_t taken = 0;
+    bool rest_held_only = false;
+    for (; next < candidates.size() && taken < budget; ++next) {
+      const Candidate& c = candidates[next];
+      if (done_groups[c.row_group - first_] != 0) continue;  // built with its row group already
+      if (!bound.Wants(c.id, c.start_unix_nano)) {
+        rest_held_only = true;  // newest first: no later one can beat the bound, bar held traces
+        break;
+      }
+      if (in_batch[c.row_group - first_] == 0) batch.push_back(c.row_group);
+      in_batch[c.row_group - first_] = 1;
+      ++taken;
     }
+    if (rest_held_only) {
+      // Parts of traces already held merge whatever their start; nothing else is wanted.
+      for (size_t k = next; k < candidates.size(); ++k) {
+        const Candidate& c = candidates[k];
+        if (done_groups[c.row_group - first_] != 0 || !bound.Wants(c.id, c.start_unix_nano)) continue;
+        if (in_batch[c.row_group - first_] == 0) batch.push_back(c.row_group);
+        in_batch[c.row_group - first_] = 1;
+      }
+      next = candidates.size();
+    }
+    for (uint32_t g : batch) {
+      // Every candidate of the group that the bound still wants.
+      VV_ASSIGN_OR_RETURN(RowGroupChunks chunks, reader_->OpenRowGroup(g));
+      RowGroupFilter filter(&chunks, columns);
+      VV_ASSIGN_OR_RETURN(std::span<const model::TraceId> ids, filter.TraceIds());
+      DecodeSelection sel;
+      sel.traces.assign(ids.size(), 0);
+      for (const Candidate& c : candidates) {
+        if (c.row_group == g && bound.Wants(c.id, c.start_unix_nano)) sel.traces[c.trace] = 1;
+      }
+      done_groups[g - first_] = 1;
+      VV_ASSIGN_OR_RETURN(sel.columns, filter.Columns(req));
+      VV_ASSIGN_OR_RETURN(RowGroup rg, reader_->DecodeRowGroupChunks(g, chunks, &sel));
+      stats.inspected_bytes += chunks.bytes_read();
+      stats.inspected_spans += index[g].spans;
+      for (size_t t = 0; t < rg.traces.size(); ++t) {
+        ++stats.inspected_traces;
+        if (!visit(TraceViewOf(rg, t))) return stats;
+      }
+    }
+    for (uint32_t g : batch) in_batch[g - first_] = 0;
   }
   return stats;
 }

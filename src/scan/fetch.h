@@ -64,6 +64,7 @@ struct Condition {
 /// first, ties by trace id): a fetcher may skip a trace that cannot, without reading it whole.
 struct ResultBound {
   bool full = false;  // false: the results have room, every trace is wanted
+  uint32_t room = 0;  // when not full: how many more results they take (0: no limit known)
   uint64_t start_unix_nano = 0;  // of the held trace that would be displaced next
   model::TraceId id;
   std::vector<model::TraceId> held;  // sorted: parts of these traces merge, whatever their start

@@ -277,7 +277,10 @@ class TopK {
   scan::ResultBound Bound() {
     MutexLock l(mu_);
     scan::ResultBound b;
-    if (results_.size() < limit_ || results_.empty()) return b;
+    if (results_.size() < limit_ || results_.empty()) {
+      b.room = static_cast<uint32_t>(limit_ - results_.size());
+      return b;
+    }
     const TraceResult& worst = results_[Worst()];
     b.full = true;
     b.start_unix_nano = worst.start_unix_nano;

@@ -74,7 +74,7 @@ class SearchPruning : public ::testing::Test {
   }
 
   // Runs `q` both ways; returns the pruned fetch's row groups skipped.
-  uint64_t Check(const std::string& q, uint32_t limit = 1000, uint32_t spss = 0) {
+  uint64_t Check(const std::string& q, uint32_t limit = 1000, uint32_t spss = 0, size_t job_groups = 0) {
     blocks::BlockFetcher pruned(reader_);
     FullFetcher full(reader_.get());
     const blocks::BlockMeta& m = reader_->meta();
@@ -84,7 +84,18 @@ class SearchPruning : public ::testing::Test {
     opts.threads = 1;
     traceql::FetchSource a{&pruned, m.start_unix_nano, m.end_unix_nano, m.total_bytes()};
     traceql::FetchSource b{&full, m.start_unix_nano, m.end_unix_nano, m.total_bytes()};
-    auto ra = traceql::Search(q, std::span(&a, 1), opts);
+    // Or the block as several jobs of `job_groups` row groups, on two threads.
+    std::vector<std::unique_ptr<blocks::BlockFetcher>> jobs;
+    std::vector<traceql::FetchSource> sources;
+    if (job_groups != 0) {
+      jobs = blocks::BlockJobs(reader_, job_groups);
+      for (auto& j : jobs) sources.push_back({j.get(), m.start_unix_nano, m.end_unix_nano, m.total_bytes()});
+      opts.threads = 2;
+    } else {
+      sources.push_back(a);
+    }
+    auto ra = traceql::Search(q, sources, opts);
+    opts.threads = 1;
     auto rb = traceql::Search(q, std::span(&b, 1), opts);
     EXPECT_TRUE(ra.ok() && rb.ok()) << q << ": " << ra.status().ToString() << rb.status().ToString();
     if (!ra.ok() || !rb.ok()) return 0;
@@ -160,6 +171,12 @@ TEST_F(SearchPruning, AnswersAreUnchanged) {
   EXPECT_GE(answered_, std::size(queries) - 6) << "too few queries match the random block";
   // Few results: the result bound reaches the fetcher, which skips traces that cannot enter.
   for (const char* q : queries) Check(q, 3, 2);
+  // The second pass builds the most recent candidates first, a few row groups at a time.
+  for (const char* q : queries) {
+    Check(q, 1, 1);
+    Check(q, 7, 0);
+    Check(q, 5, 3, 4);  // jobs of 4 row groups on two threads: the same answer
+  }
 }
 
 TEST_F(SearchPruning, ColumnarPassSkipsRowGroupsTheDictionariesKeep) {
