@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <unordered_map>
 
@@ -84,6 +85,28 @@ Result<Page> NextPage(std::string_view* in, const ReadLimits& limits) {
   return page;
 }
 
+// The page's raw bytes: its stored bytes when uncompressed, else decompressed into `scratch`.
+Result<std::string_view> PageBytes(const Page& page, std::string* scratch) {
+  switch (page.compression) {
+    case Compression::kNone: return page.stored;
+    case Compression::kZstd: {
+      scratch->resize(page.raw_size);
+      thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+      if (ctx == nullptr) return ResourceExhausted("cannot allocate a zstd context");
+      size_t n = ZSTD_decompressDCtx(ctx.get(), scratch->data(), scratch->size(), page.stored.data(), page.stored.size());
+      if (ZSTD_isError(n) || n != page.raw_size) return Corrupt("zstd page does not decompress to its size");
+      return std::string_view(*scratch);
+    }
+    case Compression::kLz4: {
+      auto out = Lz4DecompressBlock(page.stored, page.raw_size);
+      if (!out.ok()) return Corrupt("lz4 page does not decompress to its size");
+      *scratch = std::move(*out);
+      return std::string_view(*scratch);
+    }
+  }
+  return Corrupt("unknown compression");
+}
+
 Result<std::string> Decompress(const Page& page) {
   switch (page.compression) {
     case Compression::kNone: return std::string(page.stored);
@@ -113,25 +136,50 @@ Status Expect(const Page& page, std::initializer_list<Encoding> allowed) {
   return Corrupt("unexpected encoding " + std::string(EncodingName(page.encoding)));
 }
 
-Status DecodeInts(const Page& page, std::string_view raw, std::vector<uint64_t>* out) {
-  // A varint takes at least a byte, so the raw size bounds what a corrupt count can reserve.
-  out->reserve(std::min<uint64_t>(page.count, raw.size()));
+// Appends a page's values to `out` (any unsigned type wide enough for the caller's values;
+// indexes use uint32_t, which DecodeIndexes checks).
+template <typename T>
+Status DecodeInts(const Page& page, std::string_view raw, std::vector<T>* out) {
+  // A varint takes at least a byte, so the raw size bounds what a corrupt count can reserve;
+  // runs may legitimately expand far beyond it, up to the page's (limited) count.
+  size_t base = out->size();
   const char* p = raw.data();
   const char* end = p + raw.size();
   if (page.encoding == Encoding::kVarint) {
+    if (page.count > raw.size()) return Corrupt("truncated varint");
+    out->resize(base + page.count);
+    T* o = out->data() + base;
     for (uint64_t i = 0; i < page.count; ++i) {
+      if (p < end && static_cast<uint8_t>(*p) < 0x80) {  // the common one-byte value
+        o[i] = static_cast<uint8_t>(*p++);
+        continue;
+      }
       uint64_t v;
       if ((p = DecodeVarint(p, end, &v)) == nullptr) return Corrupt("truncated varint");
-      out->push_back(v);
+      if (v > std::numeric_limits<T>::max()) return Corrupt("value out of range");
+      o[i] = static_cast<T>(v);
     }
   } else {
-    while (out->size() < page.count) {
+    // Check the runs before allocating what they expand to.
+    uint64_t total = 0;
+    for (const char* q = p; q != end;) {
       uint64_t run, v;
-      if ((p = DecodeVarint(p, end, &run)) == nullptr || (p = DecodeVarint(p, end, &v)) == nullptr) {
+      if ((q = DecodeVarint(q, end, &run)) == nullptr || (q = DecodeVarint(q, end, &v)) == nullptr) {
         return Corrupt("truncated run");
       }
-      if (run == 0 || run > page.count - out->size()) return Corrupt("bad run length");
-      out->insert(out->end(), run, v);
+      if (run == 0 || run > page.count - total) return Corrupt("bad run length");
+      if (v > std::numeric_limits<T>::max()) return Corrupt("value out of range");
+      total += run;
+    }
+    if (total != page.count) return Corrupt("truncated run");
+    out->resize(base + page.count);
+    T* o = out->data() + base;
+    uint64_t filled = 0;
+    while (filled < page.count) {
+      uint64_t run, v;
+      p = DecodeVarint(DecodeVarint(p, end, &run), end, &v);
+      std::fill_n(o + filled, run, static_cast<T>(v));
+      filled += run;
     }
   }
   if (p != end) return Corrupt("trailing bytes in page");
@@ -243,14 +291,48 @@ bool WriteStringChunk(std::span<const std::string_view> values, const PageOption
   return true;
 }
 
+namespace {
+
+thread_local std::string page_scratch;  // decompressed pages that are decoded at once
+
+}  // namespace
+
 Result<std::vector<uint64_t>> ReadIntChunk(std::string_view chunk, const ReadLimits& limits) {
+  std::vector<uint64_t> out;
+  VV_RETURN_IF_ERROR(ReadIntChunkInto(chunk, limits, &out));
+  return out;
+}
+
+Status ReadIntChunkInto(std::string_view chunk, const ReadLimits& limits, std::vector<uint64_t>* out) {
+  out->clear();
   VV_ASSIGN_OR_RETURN(Page page, NextPage(&chunk, limits));
   VV_RETURN_IF_ERROR(Expect(page, {Encoding::kVarint, Encoding::kRunLength}));
   if (!chunk.empty()) return Corrupt("trailing bytes after page");
-  VV_ASSIGN_OR_RETURN(std::string raw, Decompress(page));
-  std::vector<uint64_t> out;
-  VV_RETURN_IF_ERROR(DecodeInts(page, raw, &out));
-  return out;
+  VV_ASSIGN_OR_RETURN(std::string_view raw, PageBytes(page, &page_scratch));
+  return DecodeInts(page, raw, out);
+}
+
+Result<bool> ReadIntRuns(std::string_view chunk, const ReadLimits& limits, std::vector<IntRun>* out) {
+  out->clear();
+  VV_ASSIGN_OR_RETURN(Page page, NextPage(&chunk, limits));
+  VV_RETURN_IF_ERROR(Expect(page, {Encoding::kVarint, Encoding::kRunLength}));
+  if (!chunk.empty()) return Corrupt("trailing bytes after page");
+  if (page.encoding != Encoding::kRunLength) return false;
+  VV_ASSIGN_OR_RETURN(std::string_view raw, PageBytes(page, &page_scratch));
+  const char* p = raw.data();
+  const char* end = p + raw.size();
+  uint64_t total = 0;
+  while (p != end) {
+    IntRun r;
+    if ((p = DecodeVarint(p, end, &r.length)) == nullptr || (p = DecodeVarint(p, end, &r.value)) == nullptr) {
+      return Corrupt("truncated run");
+    }
+    if (r.length == 0 || r.length > page.count - total) return Corrupt("bad run length");
+    total += r.length;
+    out->push_back(r);
+  }
+  if (total != page.count) return Corrupt("truncated run");
+  return true;
 }
 
 Result<std::string> ReadFixedChunk(std::string_view chunk, uint32_t width, const ReadLimits& limits) {
@@ -277,16 +359,13 @@ Result<IndexedStrings> ReadStringChunkIndexed(std::string_view chunk, const Read
   VV_ASSIGN_OR_RETURN(Page data, NextPage(&chunk, limits));
   VV_RETURN_IF_ERROR(Expect(data, {Encoding::kDictIndexes}));
   if (!chunk.empty()) return Corrupt("trailing bytes after page");
-  VV_ASSIGN_OR_RETURN(std::string index_bytes, Decompress(data));
+  VV_ASSIGN_OR_RETURN(std::string_view index_bytes, PageBytes(data, &page_scratch));
   Page as_varints = data;
   as_varints.encoding = Encoding::kVarint;
-  std::vector<uint64_t> indexes;
-  VV_RETURN_IF_ERROR(DecodeInts(as_varints, index_bytes, &indexes));
-  out.indexes.reserve(indexes.size());
-  for (uint64_t i : indexes) {
-    if (i >= out.values.size()) return Corrupt("dictionary index out of range");
-    out.indexes.push_back(static_cast<uint32_t>(i));
-  }
+  VV_RETURN_IF_ERROR(DecodeInts(as_varints, index_bytes, &out.indexes));
+  uint32_t max = 0;
+  for (uint32_t i : out.indexes) max = std::max(max, i);
+  if (!out.indexes.empty() && max >= out.values.size()) return Corrupt("dictionary index out of range");
   return out;
 }
 

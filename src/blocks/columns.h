@@ -56,6 +56,15 @@ struct ReadLimits {
 /// Reads one column chunk from `chunk` (exactly its bytes). Errors (DataLoss for checksum or
 /// structure problems) never crash, whatever the input.
 Result<std::vector<uint64_t>> ReadIntChunk(std::string_view chunk, const ReadLimits& limits);
+/// The same into `out` (replacing its contents, reusing its memory).
+Status ReadIntChunkInto(std::string_view chunk, const ReadLimits& limits, std::vector<uint64_t>* out);
+/// An int chunk's runs of equal values, for evaluating a predicate once per run: false (and
+/// `out` empty) when the chunk is not run-length encoded.
+struct IntRun {
+  uint64_t length = 0;
+  uint64_t value = 0;
+};
+Result<bool> ReadIntRuns(std::string_view chunk, const ReadLimits& limits, std::vector<IntRun>* out);
 /// The decompressed values (count = size / width); checks that the width divides the size.
 Result<std::string> ReadFixedChunk(std::string_view chunk, uint32_t width, const ReadLimits& limits);
 /// Strings as views into buffers adopted by `arena`.

@@ -18,6 +18,19 @@ Result<RowGroupChunks> RowGroupChunks::FromBytes(std::string_view bytes, size_t 
 
 Result<RowGroupChunks> RowGroupChunks::Open(io::ObjectReader* reader, uint64_t offset, uint64_t length,
                                             size_t columns) {
+  std::string_view mapped = reader->Mapped();
+  if (!mapped.empty()) {
+    // Views into the mapping: nothing to copy. Reads are counted as chunks are asked for.
+    if (offset > mapped.size() || length > mapped.size() - offset) {
+      return InvalidArgument("row group at " + std::to_string(offset) + " (+" + std::to_string(length) +
+                             ") is past the end of the object");
+    }
+    VV_ASSIGN_OR_RETURN(RowGroupChunks out, FromBytes(mapped.substr(offset, length), columns));
+    out.held_.assign(columns, 0);
+    out.bytes_read_ = out.header_.data_offset;
+    out.reader_ = reader;
+    return out;
+  }
   RowGroupChunks out;
   out.reader_ = reader;
   out.offset_ = offset;
@@ -80,6 +93,13 @@ Status RowGroupChunks::Read(size_t first, size_t last) {
   uint64_t begin = header_.offsets[first];
   uint64_t end = header_.offsets[last + 1];
   uint64_t n = end - begin;
+  if (reader_ == nullptr || !reader_->Mapped().empty()) {  // in memory: the views are set
+    for (size_t c = first; c <= last; ++c) {
+      if (held_[c] == 0) bytes_read_ += chunks_[c].size();
+      held_[c] = 1;
+    }
+    return Status::OK();
+  }
   auto buf = std::make_unique_for_overwrite<char[]>(n == 0 ? 1 : n);
   if (n != 0) VV_RETURN_IF_ERROR(reader_->ReadAt(offset_ + begin, std::span<char>(buf.get(), n)));
   bytes_read_ += n;

@@ -25,7 +25,8 @@ class RowGroupChunks {
   /// An encoded row group held whole in memory; `bytes` must outlive the result.
   static Result<RowGroupChunks> FromBytes(std::string_view bytes, size_t columns);
   /// The row group at [offset, offset + length) of `reader`, which must outlive the result.
-  /// Reads the header (and what follows it, up to kPrefixBytes) now, chunks when asked.
+  /// Reads the header (and what follows it, up to kPrefixBytes) now, chunks when asked; when
+  /// the reader maps the object, chunks are views into the mapping and nothing is copied.
   static Result<RowGroupChunks> Open(io::ObjectReader* reader, uint64_t offset, uint64_t length, size_t columns);
 
   RowGroupChunks(RowGroupChunks&&) = default;
@@ -33,7 +34,8 @@ class RowGroupChunks {
 
   size_t columns() const { return header_.offsets.size() - 1; }
   uint64_t base_start() const { return header_.base_start; }
-  /// Bytes read from the object so far (for in-memory bytes: 0).
+  /// Bytes read from the object so far (for a mapped object: the header and the chunks asked
+  /// for; for bytes given whole: 0).
   uint64_t bytes_read() const { return bytes_read_; }
 
   /// Chunk `i`, read now unless held.

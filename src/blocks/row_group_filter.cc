@@ -197,10 +197,25 @@ Result<RowGroupFilter::Mask> RowGroupFilter::Evaluate(const PreparedCondition& p
   size_t traces = ids_.size();
 
   auto ints = [&](std::string_view column, size_t rows, auto&& holds) -> Status {
+    m.bits.resize(rows);
+    // A run-length column: the predicate once per run.
+    VV_ASSIGN_OR_RETURN(std::string_view chunk, Chunk(column));
+    auto rle = ReadIntRuns(chunk, limits_, &runs_);
+    if (!rle.ok()) return rle.status().WithContext("column " + std::string(column));
+    if (*rle) {
+      size_t at = 0;
+      for (const IntRun& r : runs_) {
+        if (r.length > rows - at) return Corrupt("column " + std::string(column) + " has the wrong number of values");
+        std::memset(m.bits.data() + at, holds(r.value) ? 1 : 0, r.length);
+        at += r.length;
+      }
+      if (at != rows) return Corrupt("column " + std::string(column) + " has the wrong number of values");
+      return Status::OK();
+    }
     VV_ASSIGN_OR_RETURN(const std::vector<uint64_t>* v, Ints(column));
     if (v->size() != rows) return Corrupt("column " + std::string(column) + " has the wrong number of values");
-    m.bits.resize(rows);
-    for (size_t i = 0; i < rows; ++i) m.bits[i] = holds((*v)[i]) ? 1 : 0;
+    const uint64_t* values = v->data();
+    for (size_t i = 0; i < rows; ++i) m.bits[i] = holds(values[i]) ? 1 : 0;
     return Status::OK();
   };
   auto strings = [&](std::string_view column, size_t rows) -> Status {
@@ -316,16 +331,35 @@ Result<bool> RowGroupFilter::Dedicated(const PreparedCondition& pc, bool resourc
   }
   if (d == nullptr) return true;
   std::string base = std::string(resource ? "resource" : "span") + ".attr." + d->key;
-  VV_ASSIGN_OR_RETURN(const std::vector<uint64_t>* present, Ints(base + ".present"));
-  if (present->size() != rows->size()) return Corrupt("column " + base + ".present has the wrong number of values");
-  VV_ASSIGN_OR_RETURN(std::string_view chunk, Chunk(base));
-  size_t k = 0;  // next value
-  auto each = [&](size_t values, auto&& holds) -> Status {
-    for (size_t r = 0; r < present->size(); ++r) {
-      if ((*present)[r] == 0) continue;
-      if (k >= values) return Corrupt("column " + base + " has fewer values than its presence says");
-      if (holds(k++)) (*rows)[r] = 1;
+  // Which rows hold a value, as runs: rows [at, at + length) hold values [k, k + length) when
+  // the run's value is 1.
+  VV_ASSIGN_OR_RETURN(std::string_view present_chunk, Chunk(base + ".present"));
+  auto rle = ReadIntRuns(present_chunk, limits_, &runs_);
+  if (!rle.ok()) return rle.status().WithContext("column " + base + ".present");
+  if (!*rle) {
+    VV_ASSIGN_OR_RETURN(const std::vector<uint64_t>* present, Ints(base + ".present"));
+    for (uint64_t p : *present) {
+      if (!runs_.empty() && runs_.back().value == p) {
+        ++runs_.back().length;
+      } else {
+        runs_.push_back({1, p});
+      }
     }
+  }
+  VV_ASSIGN_OR_RETURN(std::string_view chunk, Chunk(base));
+  auto each = [&](size_t values, auto&& holds) -> Status {
+    size_t at = 0, k = 0;
+    uint8_t* out = rows->data();
+    for (const IntRun& r : runs_) {
+      if (r.length > rows->size() - at) return Corrupt("column " + base + ".present has the wrong number of values");
+      if (r.value != 0) {
+        if (r.length > values - k) return Corrupt("column " + base + " has fewer values than its presence says");
+        for (size_t j = 0; j < r.length; ++j) out[at + j] |= holds(k + j) ? 1 : 0;
+        k += r.length;
+      }
+      at += r.length;
+    }
+    if (at != rows->size()) return Corrupt("column " + base + ".present has the wrong number of values");
     return Status::OK();
   };
   switch (d->kind) {
@@ -593,8 +627,11 @@ Result<std::vector<uint8_t>> RowGroupFilter::Candidates(std::span<const Prepared
         bits = std::move(m.bits);
         known = true;
       } else {
+        if (m.bits.size() != bits.size()) return Corrupt("masks disagree on the number of rows");
         for (size_t k = 0; k < bits.size(); ++k) bits[k] &= m.bits[k];
       }
+      // No row left: the alternative holds nowhere, whatever its other conditions say.
+      if (std::find(bits.begin(), bits.end(), 1) == bits.end()) break;
     }
     if (!span_known && !trace_known) {
       if (all) continue;

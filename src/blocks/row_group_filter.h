@@ -101,6 +101,7 @@ class RowGroupFilter {
   ReadLimits limits_;
   Arena arena_;
   std::deque<std::pair<int, std::vector<uint64_t>>> ints_;  // decoded int columns, by position (stable)
+  std::vector<IntRun> runs_;  // scratch
   bool traced_ = false;
   std::vector<model::TraceId> ids_;
   std::vector<uint64_t> starts_;

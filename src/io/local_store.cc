@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <utility>
 
@@ -204,13 +206,31 @@ Result<std::string> LocalStore::GetRange(std::string_view key, uint64_t offset, 
 
 namespace {
 
+// Maps the file when it can (reads are then copies from memory, and Mapped() lets callers
+// take views); otherwise reads with pread. The mapping, like the descriptor, keeps the bytes
+// the file had when opened: objects are never rewritten in place, only replaced or unlinked.
 class FileReader final : public ObjectReader {
  public:
   FileReader(std::string key, std::string path, Fd fd, uint64_t size)
-      : key_(std::move(key)), path_(std::move(path)), fd_(std::move(fd)), size_(size) {}
+      : key_(std::move(key)), path_(std::move(path)), fd_(std::move(fd)), size_(size) {
+    if (size_ > 0) {
+      void* m = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd_.get(), 0);
+      if (m != MAP_FAILED) map_ = static_cast<const char*>(m);
+    }
+  }
+  ~FileReader() override {
+    if (map_ != nullptr) ::munmap(const_cast<char*>(map_), size_);
+  }
   uint64_t size() const override { return size_; }
+  std::string_view Mapped() const override {
+    return map_ != nullptr ? std::string_view(map_, size_) : std::string_view();
+  }
   Status ReadAt(uint64_t offset, std::span<char> out) override {
     VV_RETURN_IF_ERROR(internal::CheckRange(key_, offset, out.size(), size_));
+    if (map_ != nullptr) {
+      std::memcpy(out.data(), map_ + offset, out.size());
+      return Status::OK();
+    }
     size_t done = 0;
     while (done < out.size()) {
       ssize_t r = ::pread(fd_.get(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
@@ -232,6 +252,7 @@ class FileReader final : public ObjectReader {
   const std::string path_;
   Fd fd_;
   const uint64_t size_;
+  const char* map_ = nullptr;
 };
 
 }  // namespace

@@ -58,6 +58,9 @@ class ObjectReader {
   /// Fills `out` with bytes [offset, offset + out.size()). InvalidArgument past size(); the
   /// store's error otherwise.
   virtual Status ReadAt(uint64_t offset, std::span<char> out) = 0;
+  /// The whole object in memory when the reader maps it (the local store), so that callers may
+  /// take views instead of copies; empty otherwise. Valid while the reader lives.
+  virtual std::string_view Mapped() const { return {}; }
 };
 
 /// A flat namespace of immutable-once-written byte strings. Keys are '/'-separated relative
