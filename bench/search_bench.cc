@@ -82,7 +82,11 @@ int main(int argc, char** argv) {
   };
   const Class classes[] = {
       {"frequent attribute", "{ span.http.request.method = \"GET\" }"},
-      {"rare attribute", "{ span.db.system = \"redis\" && span.http.response.status_code = 500 }"},
+      // On 8 % of the spans (database calls), the value on a third of those.
+      {"rare attribute", "{ span.db.system = \"redis\" }"},
+      // Two conditions on one span that both exist everywhere but never together: every row
+      // group's columns are evaluated, nothing is found.
+      {"2 conditions, none", "{ span.db.system = \"redis\" && span.http.response.status_code = 500 }"},
       {"value nowhere", "{ span.http.request.method = \"NO-SUCH-METHOD\" }"},
       {"status = error", "{ status = error }"},
       {"regex", "{ resource.service.name =~ \"check.*\" }"},

@@ -312,6 +312,15 @@ Status ReadIntChunkInto(std::string_view chunk, const ReadLimits& limits, std::v
   return DecodeInts(page, raw, out);
 }
 
+Status ReadFlagChunkInto(std::string_view chunk, const ReadLimits& limits, std::vector<uint8_t>* out) {
+  out->clear();
+  VV_ASSIGN_OR_RETURN(Page page, NextPage(&chunk, limits));
+  VV_RETURN_IF_ERROR(Expect(page, {Encoding::kVarint, Encoding::kRunLength}));
+  if (!chunk.empty()) return Corrupt("trailing bytes after page");
+  VV_ASSIGN_OR_RETURN(std::string_view raw, PageBytes(page, &page_scratch));
+  return DecodeInts(page, raw, out);
+}
+
 Result<bool> ReadIntRuns(std::string_view chunk, const ReadLimits& limits, std::vector<IntRun>* out) {
   out->clear();
   VV_ASSIGN_OR_RETURN(Page page, NextPage(&chunk, limits));

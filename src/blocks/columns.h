@@ -58,6 +58,8 @@ struct ReadLimits {
 Result<std::vector<uint64_t>> ReadIntChunk(std::string_view chunk, const ReadLimits& limits);
 /// The same into `out` (replacing its contents, reusing its memory).
 Status ReadIntChunkInto(std::string_view chunk, const ReadLimits& limits, std::vector<uint64_t>* out);
+/// An int chunk of small values (flags, 0..255) as bytes; a larger value is DataLoss.
+Status ReadFlagChunkInto(std::string_view chunk, const ReadLimits& limits, std::vector<uint8_t>* out);
 /// An int chunk's runs of equal values, for evaluating a predicate once per run: false (and
 /// `out` empty) when the chunk is not run-length encoded.
 struct IntRun {

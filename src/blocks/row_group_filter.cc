@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "base/coding.h"
 
@@ -48,6 +49,45 @@ bool BoolHolds(Op op, bool v, const Static& x) {
   if (op == Op::kExists) return true;
   if (x.type != StaticType::kBool || (op != Op::kEq && op != Op::kNeq)) return false;
   return Holds(op, v == x.b ? 0 : 1);
+}
+
+// `v op x` for every int64 v as one range test, `lo <= v <= hi` (or its negation), so that a
+// column evaluates in a tight loop. `exact` false: the comparison has no such form (a float
+// operand with a fraction...), use IntHolds.
+struct IntRange {
+  bool exact = false;
+  int64_t lo = 0, hi = 0;
+  bool negate = false;
+
+  bool Holds(int64_t v) const {
+    bool in = static_cast<uint64_t>(v) - static_cast<uint64_t>(lo) <= static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+    return in != negate;
+  }
+};
+
+IntRange IntRangeOf(Op op, const Static& x) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  IntRange r;
+  if (op == Op::kExists) return {true, kMin, kMax, false};
+  if (!scan::IsNumeric(x.type)) return {true, kMin, kMax, true};  // nothing holds
+  if (x.type == StaticType::kFloat) return r;
+  int64_t v = x.i;
+  r.exact = true;
+  switch (op) {
+    case Op::kEq: r.lo = r.hi = v; break;
+    case Op::kNeq: r.lo = r.hi = v; r.negate = true; break;
+    case Op::kLt:
+      if (v == kMin) return {true, kMin, kMax, true};
+      r.lo = kMin; r.hi = v - 1; break;
+    case Op::kLte: r.lo = kMin; r.hi = v; break;
+    case Op::kGt:
+      if (v == kMax) return {true, kMin, kMax, true};
+      r.lo = v + 1; r.hi = kMax; break;
+    case Op::kGte: r.lo = v; r.hi = kMax; break;
+    default: return {true, kMin, kMax, true};
+  }
+  return r;
 }
 
 bool StringHolds(Op op, std::string_view v, const Static& x, const re2::RE2* re) {
@@ -239,7 +279,11 @@ Result<RowGroupFilter::Mask> RowGroupFilter::Evaluate(const PreparedCondition& p
   switch (c.attr.intrinsic) {
     case Intrinsic::kDuration:
       m.level = Mask::Level::kSpan;
-      VV_RETURN_IF_ERROR(ints("span.duration", spans, [&](uint64_t v) { return IntHolds(c.op, UnZigZag(v), x); }));
+      if (IntRange r = IntRangeOf(c.op, x); r.exact) {
+        VV_RETURN_IF_ERROR(ints("span.duration", spans, [r](uint64_t v) { return r.Holds(UnZigZag(v)); }));
+      } else {
+        VV_RETURN_IF_ERROR(ints("span.duration", spans, [&](uint64_t v) { return IntHolds(c.op, UnZigZag(v), x); }));
+      }
       return m;
     case Intrinsic::kStatus:
       m.level = Mask::Level::kSpan;
@@ -331,35 +375,29 @@ Result<bool> RowGroupFilter::Dedicated(const PreparedCondition& pc, bool resourc
   }
   if (d == nullptr) return true;
   std::string base = std::string(resource ? "resource" : "span") + ".attr." + d->key;
-  // Which rows hold a value, as runs: rows [at, at + length) hold values [k, k + length) when
-  // the run's value is 1.
+  // Which rows hold a value: the k-th row with presence 1 holds the k-th value.
   VV_ASSIGN_OR_RETURN(std::string_view present_chunk, Chunk(base + ".present"));
-  auto rle = ReadIntRuns(present_chunk, limits_, &runs_);
-  if (!rle.ok()) return rle.status().WithContext("column " + base + ".present");
-  if (!*rle) {
-    VV_ASSIGN_OR_RETURN(const std::vector<uint64_t>* present, Ints(base + ".present"));
-    for (uint64_t p : *present) {
-      if (!runs_.empty() && runs_.back().value == p) {
-        ++runs_.back().length;
-      } else {
-        runs_.push_back({1, p});
-      }
-    }
-  }
+  Status ps = ReadFlagChunkInto(present_chunk, limits_, &present_);
+  if (!ps.ok()) return ps.WithContext("column " + base + ".present");
+  if (present_.size() != rows->size()) return Corrupt("column " + base + ".present has the wrong number of values");
   VV_ASSIGN_OR_RETURN(std::string_view chunk, Chunk(base));
-  auto each = [&](size_t values, auto&& holds) -> Status {
-    size_t at = 0, k = 0;
+  // Per value whether it holds (a tight loop per column type), then spread over the rows that
+  // hold values.
+  std::vector<uint8_t>& vals = value_bits_;
+  auto scatter = [&]() -> Status {
+    size_t n = vals.size();
+    size_t present = 0;
+    for (uint8_t p : present_) present += p != 0;
+    if (present != n) return Corrupt("column " + base + " has " + std::to_string(n) + " values for " + std::to_string(present) + " present rows");
+    vals.push_back(0);  // read (and masked out) after the last value
     uint8_t* out = rows->data();
-    for (const IntRun& r : runs_) {
-      if (r.length > rows->size() - at) return Corrupt("column " + base + ".present has the wrong number of values");
-      if (r.value != 0) {
-        if (r.length > values - k) return Corrupt("column " + base + " has fewer values than its presence says");
-        for (size_t j = 0; j < r.length; ++j) out[at + j] |= holds(k + j) ? 1 : 0;
-        k += r.length;
-      }
-      at += r.length;
+    const uint8_t* in = vals.data();
+    size_t k = 0;
+    for (size_t r = 0; r < present_.size(); ++r) {  // branch-free: presence alternates often
+      uint8_t p = present_[r] != 0;
+      out[r] |= in[k] & p;
+      k += p;
     }
-    if (at != rows->size()) return Corrupt("column " + base + ".present has the wrong number of values");
     return Status::OK();
   };
   switch (d->kind) {
@@ -371,29 +409,54 @@ Result<bool> RowGroupFilter::Dedicated(const PreparedCondition& pc, bool resourc
       if (!s.ok()) return s.status().WithContext("column " + base);
       std::vector<uint8_t> holds(s->values.size());
       for (size_t i = 0; i < s->values.size(); ++i) holds[i] = StringHolds(c.op, s->values[i], x, pc.regex.get());
-      VV_RETURN_IF_ERROR(each(s->indexes.size(), [&](size_t i) { return holds[s->indexes[i]] != 0; }));
+      vals.resize(s->indexes.size());
+      const uint32_t* idx = s->indexes.data();
+      for (size_t i = 0; i < vals.size(); ++i) vals[i] = holds[idx[i]];
+      VV_RETURN_IF_ERROR(scatter());
       return true;
     }
     case model::ValueKind::kInt: {
-      auto v = ReadIntChunk(chunk, limits_);
-      if (!v.ok()) return v.status().WithContext("column " + base);
-      VV_RETURN_IF_ERROR(each(v->size(), [&](size_t i) { return IntHolds(c.op, UnZigZag((*v)[i]), x); }));
+      IntRange range = IntRangeOf(c.op, x);
+      auto holds = [&](uint64_t v) {
+        return range.exact ? range.Holds(UnZigZag(v)) : IntHolds(c.op, UnZigZag(v), x);
+      };
+      std::vector<IntRun> runs;
+      auto rle = ReadIntRuns(chunk, limits_, &runs);
+      if (!rle.ok()) return rle.status().WithContext("column " + base);
+      if (*rle) {
+        vals.clear();
+        for (const IntRun& r : runs) vals.insert(vals.end(), r.length, holds(r.value) ? 1 : 0);
+      } else {
+        auto v = ReadIntChunk(chunk, limits_);
+        if (!v.ok()) return v.status().WithContext("column " + base);
+        vals.resize(v->size());
+        if (range.exact) {
+          for (size_t i = 0; i < vals.size(); ++i) vals[i] = range.Holds(UnZigZag((*v)[i])) ? 1 : 0;
+        } else {
+          for (size_t i = 0; i < vals.size(); ++i) vals[i] = holds((*v)[i]) ? 1 : 0;
+        }
+      }
+      VV_RETURN_IF_ERROR(scatter());
       return true;
     }
     case model::ValueKind::kBool: {
       auto v = ReadIntChunk(chunk, limits_);
       if (!v.ok()) return v.status().WithContext("column " + base);
-      VV_RETURN_IF_ERROR(each(v->size(), [&](size_t i) { return BoolHolds(c.op, (*v)[i] != 0, x); }));
+      vals.resize(v->size());
+      for (size_t i = 0; i < vals.size(); ++i) vals[i] = BoolHolds(c.op, (*v)[i] != 0, x) ? 1 : 0;
+      VV_RETURN_IF_ERROR(scatter());
       return true;
     }
     case model::ValueKind::kDouble: {
       auto v = ReadFixedChunk(chunk, 8, limits_);
       if (!v.ok()) return v.status().WithContext("column " + base);
-      VV_RETURN_IF_ERROR(each(v->size() / 8, [&](size_t i) {
+      vals.resize(v->size() / 8);
+      for (size_t i = 0; i < vals.size(); ++i) {
         double f;
         std::memcpy(&f, v->data() + 8 * i, 8);
-        return DoubleHolds(c.op, f, x);
-      }));
+        vals[i] = DoubleHolds(c.op, f, x) ? 1 : 0;
+      }
+      VV_RETURN_IF_ERROR(scatter());
       return true;
     }
     default: return false;

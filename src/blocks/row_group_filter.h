@@ -102,6 +102,8 @@ class RowGroupFilter {
   Arena arena_;
   std::deque<std::pair<int, std::vector<uint64_t>>> ints_;  // decoded int columns, by position (stable)
   std::vector<IntRun> runs_;  // scratch
+  std::vector<uint8_t> value_bits_;  // scratch
+  std::vector<uint8_t> present_;  // scratch
   bool traced_ = false;
   std::vector<model::TraceId> ids_;
   std::vector<uint64_t> starts_;
