@@ -256,7 +256,7 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
     }
     if (any) {
       // The columnar pass over the columns the conditions name.
-      VV_ASSIGN_OR_RETURN(std::vector<uint8_t> may, filter.Candidates(prepared, req.all_conditions));
+      VV_ASSIGN_OR_RETURN(std::vector<uint8_t> may, filter.Candidates(prepared, req.all_conditions, req.min_matching_spans));
       any = false;
       for (size_t t = 0; t < may.size(); ++t) {
         if (may[t] == 0 || wanted[t] == 0) continue;

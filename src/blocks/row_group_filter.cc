@@ -656,12 +656,17 @@ Result<std::vector<uint8_t>> RowGroupFilter::Columns(const scan::FetchRequest& r
   return keep;
 }
 
-Result<std::vector<uint8_t>> RowGroupFilter::Candidates(std::span<const PreparedCondition> conds, bool all) {
+Result<std::vector<uint8_t>> RowGroupFilter::Candidates(std::span<const PreparedCondition> conds, bool all,
+                                                        uint32_t min_spans) {
   VV_RETURN_IF_ERROR(TraceTable());
   size_t traces = ids_.size();
   size_t spans = first_span_.back();
   std::vector<uint8_t> out(traces, 1);
-  if (conds.empty()) return out;
+  if (conds.empty()) {
+    // Only the span count can say a trace has too few spans.
+    for (size_t t = 0; t < traces && min_spans > 1; ++t) out[t] = first_span_[t + 1] - first_span_[t] >= min_spans;
+    return out;
+  }
   if (!all) std::fill(out.begin(), out.end(), 0);
   // The alternatives: each group of conditions (holding on one span together), and each
   // ungrouped condition on its own.
@@ -677,6 +682,8 @@ Result<std::vector<uint8_t>> RowGroupFilter::Candidates(std::span<const Prepared
     if (g != 0) group_at.emplace_back(g, alternatives.size());
     alternatives.push_back({i});
   }
+  // A minimum of matching spans is a bound on one alternative's spans only.
+  if (!all || alternatives.size() != 1) min_spans = 0;
   std::vector<uint8_t> span_bits, trace_bits;
   for (const std::vector<size_t>& alt : alternatives) {
     bool span_known = false, trace_known = false;
@@ -697,14 +704,23 @@ Result<std::vector<uint8_t>> RowGroupFilter::Candidates(std::span<const Prepared
       if (std::find(bits.begin(), bits.end(), 1) == bits.end()) break;
     }
     if (!span_known && !trace_known) {
-      if (all) continue;
+      if (all) {
+        for (size_t t = 0; t < traces && min_spans > 1; ++t) {
+          if (first_span_[t + 1] - first_span_[t] < min_spans) out[t] = 0;
+        }
+        continue;
+      }
       std::fill(out.begin(), out.end(), 1);  // one unknown alternative admits every trace
       return out;
     }
     if (span_known && span_bits.size() != spans) return Corrupt("span mask has the wrong size");
     for (size_t t = 0; t < traces; ++t) {
       uint8_t holds = trace_known ? trace_bits[t] : 1;
-      if (holds != 0 && span_known) {
+      if (holds != 0 && min_spans > 1) {
+        size_t n = first_span_[t + 1] - first_span_[t];
+        if (span_known) n = static_cast<size_t>(std::count(span_bits.data() + first_span_[t], span_bits.data() + first_span_[t + 1], 1));
+        holds = n >= min_spans ? 1 : 0;
+      } else if (holds != 0 && span_known) {
         const uint8_t* first = span_bits.data() + first_span_[t];
         const uint8_t* end = span_bits.data() + first_span_[t + 1];
         holds = std::find(first, end, 1) != end ? 1 : 0;

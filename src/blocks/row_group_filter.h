@@ -79,8 +79,9 @@ class RowGroupFilter {
   Result<std::vector<uint8_t>> Columns(const scan::FetchRequest& req);
 
   /// Per trace: 1 if it may satisfy `conds` combined as `all` says (every one, or at least one;
-  /// an empty list admits every trace), 0 if it certainly cannot.
-  Result<std::vector<uint8_t>> Candidates(std::span<const PreparedCondition> conds, bool all);
+  /// an empty list admits every trace), 0 if it certainly cannot. With `min_spans` (see
+  /// scan::FetchRequest::min_matching_spans), also 0 if fewer of its spans may satisfy them.
+  Result<std::vector<uint8_t>> Candidates(std::span<const PreparedCondition> conds, bool all, uint32_t min_spans = 0);
 
  private:
   struct Mask;

@@ -86,6 +86,11 @@ struct FetchRequest {
   /// hold in it. False: only if at least one can (or the list is empty). A fetcher may skip data that cannot match and must not
   /// skip anything else.
   bool all_conditions = false;
+  /// A trace can match only if at least this many of its spans satisfy the conditions on one
+  /// span together (from `{ ... } | count() > n`); 0: no such bound. Meaningful when the
+  /// conditions are one alternative (with all_conditions, one group or one condition) or none
+  /// (then it bounds the trace's span count); fetchers ignore it otherwise.
+  uint32_t min_matching_spans = 0;
   /// Every attribute and intrinsic the engine reads (in filters, by, select, aggregates). With
   /// `reads_all` false a fetcher may hand over traces holding only those plus the span basics
   /// (ids, parent, times, name, kind, status, structure, resource and scope names).

@@ -126,6 +126,40 @@ Need PipelineNeed(const Pipeline& p, uint32_t* groups) {
   return n;
 }
 
+// `{ filter } | ... | count() > n`: a trace matches only if at least n + 1 of its spans satisfy
+// the filter (by, select, coalesce and other scalar filters only split or drop spansets, never
+// add spans). 0 when the query has no such form, or when later spanset stages add conditions
+// of their own (the fetch's conditions would then not be the counted filter's).
+uint32_t MinMatchingSpans(const Pipeline& p) {
+  if (p.stages.empty() || p.stages[0].kind != Stage::Kind::kSpanset ||
+      p.stages[0].spanset->kind != SpansetExpr::Kind::kFilter) {
+    return 0;
+  }
+  // Later spanset stages add conditions the count does not apply to.
+  for (size_t i = 1; i < p.stages.size(); ++i) {
+    if (p.stages[i].kind == Stage::Kind::kSpanset) return 0;
+  }
+  for (size_t i = 1; i < p.stages.size(); ++i) {
+    const Stage& st = p.stages[i];
+    if (st.kind != Stage::Kind::kScalarFilter) continue;  // by, select, coalesce
+    const ScalarExpr* count = st.lhs.get();
+    const ScalarExpr* n = st.rhs.get();
+    Op op = st.cmp;
+    if (n != nullptr && n->kind == ScalarExpr::Kind::kAggregate) {  // n < count()
+      std::swap(count, n);
+      op = op == Op::kLt ? Op::kGt : op == Op::kLte ? Op::kGte : Op::kNone;
+    }
+    bool is_count = count != nullptr && count->kind == ScalarExpr::Kind::kAggregate &&
+                    count->agg == AggregateOp::kCount && count->agg_expr == nullptr;
+    bool is_int = n != nullptr && n->kind == ScalarExpr::Kind::kStatic && n->value.type == StaticType::kInt &&
+                  n->value.i >= 0 && n->value.i < (int64_t{1} << 31);
+    if (!is_count || !is_int) continue;  // another scalar filter: it only drops spansets
+    if (op == Op::kGt) return static_cast<uint32_t>(n->value.i) + 1;
+    if (op == Op::kGte || op == Op::kEq) return static_cast<uint32_t>(n->value.i);
+  }
+  return 0;
+}
+
 // --- what the query reads ---
 
 void Reads(const FieldExpr* e, std::vector<Attribute>* out);
@@ -370,6 +404,7 @@ Result<SearchResult> Search(std::string_view text, std::span<const FetchSource> 
     req.conditions = std::move(need.conds);
     req.all_conditions = need.all;
   }
+  req.min_matching_spans = MinMatchingSpans(*query.spansets);
 
   // Newest sources first, so that older ones can be skipped once the results are full.
   std::vector<const FetchSource*> order;

@@ -165,6 +165,14 @@ TEST_F(SearchPruning, AnswersAreUnchanged) {
       "{ name !~ \"op-[0-2]\" && kind != internal }",
       "{ .http.method =~ \"value-[0-3]\" && status = error } | select(span.custom.4, resource.service.name)",
       "{ event:name = \"exception\" && status = error }",
+      // count() bounds how many spans must pass the first pass (not when later stages filter).
+      "{ status = error } | count() > 1",
+      "{ } | count() >= 4",
+      "{ name = \"op-1\" && kind = server } | by(resource.service.name) | count() > 1",
+      "{ } | count() > 1 | { status = error }",
+      "{ status = error } | 1 < count()",
+      "{ name =~ \"op-[12]\" } | count() = 2",
+      "{ duration > 2ms } | avg(duration) > 3ms | count() > 1",
   };
   for (const char* q : queries) Check(q);
   // Most queries find traces (so the comparison means something); the three absent ones don't.
@@ -195,6 +203,9 @@ TEST_F(SearchPruning, AbsentValuesSkipEveryRowGroup) {
   EXPECT_EQ(Check("{ event:name = \"no-such-event\" }"), groups);
   EXPECT_EQ(Check("{ status = error && duration > 1h }"), groups);
   EXPECT_LT(Check("{ name = \"op-1\" }"), groups);
+  // No trace has that many spans (or error spans): the first pass rules every one out.
+  EXPECT_EQ(Check("{ } | count() > 1000"), groups);
+  EXPECT_EQ(Check("{ status = error } | count() > 12"), groups);
 }
 
 }  // namespace
