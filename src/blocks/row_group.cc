@@ -631,6 +631,7 @@ class Decoder {
     for (const DedicatedColumn& d : dedicated) dedicated_keys_.push_back(b_.arena.Copy(d.key));
     keep_.assign(cols.size(), 1);
     if (sel != nullptr && !sel->columns.empty()) keep_ = sel->columns;
+    for (const ColumnData& c : cols) sizes_.push_back(c.size());
     if (sel != nullptr) traces_ = sel->traces;
   }
 
@@ -655,7 +656,7 @@ class Decoder {
   }
   bool Take(uint32_t c) {
     if (!ok() || !keep_[c]) return false;
-    if (pos_[c] >= cols_[c].size()) {
+    if (pos_[c] >= sizes_[c]) {
       Fail("column " + std::to_string(c) + " ends early");
       return false;
     }
@@ -676,11 +677,35 @@ class Decoder {
   // Passes over `n` values of a column (of a trace that is not built).
   void Advance(uint32_t c, uint64_t n = 1) {
     if (!ok() || !keep_[c]) return;
-    if (pos_[c] + n > cols_[c].size()) {
+    if (n > sizes_[c] - pos_[c]) {
       Fail("column " + std::to_string(c) + " ends early");
       return;
     }
     pos_[c] += n;
+  }
+  // Passes over `n` values of an int column, returning their sum (or, with `only`, how many
+  // equal it). 0 for a column that is not selected.
+  uint64_t SumOver(uint32_t c, uint64_t n, int64_t only = -1) {
+    if (!ok() || !keep_[c]) return 0;
+    if (n > sizes_[c] - pos_[c]) {
+      Fail("column " + std::to_string(c) + " ends early");
+      return 0;
+    }
+    const uint64_t* v = cols_[c].ints.data() + pos_[c];
+    uint64_t sum = 0;
+    if (only >= 0) {
+      for (uint64_t i = 0; i < n; ++i) sum += v[i] == static_cast<uint64_t>(only);
+    } else {
+      for (uint64_t i = 0; i < n; ++i) {
+        if (v[i] > (uint64_t{1} << 32)) {
+          Fail("count out of range in column " + std::to_string(c));
+          return 0;
+        }
+        sum += v[i];
+      }
+    }
+    pos_[c] += n;
+    return sum;
   }
 
   static constexpr char kZeros[16] = {};
@@ -804,7 +829,7 @@ class Decoder {
       Advance(kServiceName_, t.service_count);
       Advance(kServiceSpans, t.service_count);
       Advance(kServiceErrors, t.service_count);
-      for (uint32_t k = 0; k < t.span_count && ok(); ++k) SkipSpan();
+      SkipSpans(t.span_count);
       return;
     }
     for (uint32_t k = 0; k < t.service_count && ok(); ++k) {
@@ -899,55 +924,62 @@ class Decoder {
     return n.left;
   }
 
-  // Passes over one span of a trace that is not built: the same values Span() reads, in the
-  // same order, without building anything.
-  void SkipSpan() {
-    Advance(kSpanId);
-    if (Int(kSpanParentKind) == 2) Advance(kSpanParentRaw);
+  // Passes over `n` spans of a trace that is not built: the values Span() would read, a
+  // column at a time, without building anything.
+  void SkipSpans(uint64_t n) {
+    if (!ok()) return;
+    Advance(kSpanId, n);
+    Advance(kSpanParentRaw, SumOver(kSpanParentKind, n, 2));
     for (uint32_t c : {kSpanNestedLeft, kSpanNestedRight, kSpanNestedParent, kSpanResource, kSpanScope, kSpanName,
                        kSpanKind, kSpanStatusCode, kSpanStatusMessage, kSpanStart, kSpanDuration, kSpanTraceState,
                        kSpanFlags, kSpanDroppedAttrs, kSpanDroppedEvents, kSpanDroppedLinks}) {
-      Advance(c);
+      Advance(c, n);
     }
     for (size_t i = 0; i < dedicated_.size(); ++i) {
-      if (dedicated_[i].owner == DedicatedColumn::Owner::kSpan && Int(DedicatedPresent(i)) != 0) {
-        Advance(DedicatedValues(i));
-      }
+      if (dedicated_[i].owner != DedicatedColumn::Owner::kSpan) continue;
+      uint64_t absent = SumOver(DedicatedPresent(i), n, 0);
+      if (keep_[DedicatedPresent(i)]) Advance(DedicatedValues(i), n - absent);
     }
-    SkipGeneric(kOwnSpan, Int(kSpanAttrCount));
-    uint64_t events = Int(kSpanEventCount);
-    for (uint64_t e = 0; e < events && ok(); ++e) {
-      Advance(kEventTime);
-      Advance(kEventName);
-      Advance(kEventDropped);
-      SkipGeneric(kOwnEvent, Int(kEventAttrCount));
-    }
-    uint64_t links = Int(kSpanLinkCount);
-    for (uint64_t l = 0; l < links && ok(); ++l) {
-      for (uint32_t c : {kLinkTraceId, kLinkSpanId, kLinkTraceState, kLinkFlags, kLinkDropped}) Advance(c);
-      SkipGeneric(kOwnLink, Int(kLinkAttrCount));
-    }
+    SkipGeneric(kOwnSpan, SumOver(kSpanAttrCount, n));
+    uint64_t events = SumOver(kSpanEventCount, n);
+    for (uint32_t c : {kEventTime, kEventName, kEventDropped}) Advance(c, events);
+    SkipGeneric(kOwnEvent, SumOver(kEventAttrCount, events));
+    uint64_t links = SumOver(kSpanLinkCount, n);
+    for (uint32_t c : {kLinkTraceId, kLinkSpanId, kLinkTraceState, kLinkFlags, kLinkDropped}) Advance(c, links);
+    SkipGeneric(kOwnLink, SumOver(kLinkAttrCount, links));
   }
 
+  // Passes over `rows` rows of an owner's generic attribute table.
   void SkipGeneric(AttrOwner owner, uint64_t rows) {
-    if (!keep_[AttrColumn(owner, kAKey)]) return;
-    for (uint64_t n = 0; n < rows && ok(); ++n) {
-      Advance(AttrColumn(owner, kAKey));
-      switch (static_cast<ValueKind>(Int(AttrColumn(owner, kAType)))) {
-        case ValueKind::kEmpty: break;
-        case ValueKind::kString: Advance(AttrColumn(owner, kAStr)); break;
-        case ValueKind::kBytes: Advance(AttrColumn(owner, kABytes)); break;
-        case ValueKind::kInt: Advance(AttrColumn(owner, kAInt)); break;
-        case ValueKind::kBool: Advance(AttrColumn(owner, kABool)); break;
-        case ValueKind::kDouble: Advance(AttrColumn(owner, kADouble)); break;
-        case ValueKind::kArray:
-        case ValueKind::kKvList: Advance(AttrColumn(owner, kAComposite)); break;
-        default: Fail("unknown value type"); break;
-      }
+    if (!ok() || !keep_[AttrColumn(owner, kAKey)]) return;
+    Advance(AttrColumn(owner, kAKey), rows);
+    uint32_t type_column = AttrColumn(owner, kAType);
+    if (!keep_[type_column]) return;
+    if (rows > sizes_[type_column] - pos_[type_column]) {
+      Fail("column " + std::to_string(type_column) + " ends early");
+      return;
     }
+    uint64_t per_type[8] = {};
+    const uint64_t* types = cols_[type_column].ints.data() + pos_[type_column];
+    for (uint64_t r = 0; r < rows; ++r) {
+      if (types[r] >= 8) {
+        Fail("unknown value type");
+        return;
+      }
+      ++per_type[types[r]];
+    }
+    pos_[type_column] += rows;
+    Advance(AttrColumn(owner, kAStr), per_type[static_cast<int>(ValueKind::kString)]);
+    Advance(AttrColumn(owner, kABytes), per_type[static_cast<int>(ValueKind::kBytes)]);
+    Advance(AttrColumn(owner, kAInt), per_type[static_cast<int>(ValueKind::kInt)]);
+    Advance(AttrColumn(owner, kABool), per_type[static_cast<int>(ValueKind::kBool)]);
+    Advance(AttrColumn(owner, kADouble), per_type[static_cast<int>(ValueKind::kDouble)]);
+    Advance(AttrColumn(owner, kAComposite), per_type[static_cast<int>(ValueKind::kArray)] +
+                                                per_type[static_cast<int>(ValueKind::kKvList)]);
   }
 
   std::vector<ColumnData>& cols_;
+  std::vector<size_t> sizes_;  // values per column
   std::vector<size_t> pos_;
   std::vector<uint8_t> keep_;
   std::vector<uint8_t> traces_;
