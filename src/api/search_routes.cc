@@ -109,6 +109,12 @@ class ProgressWriter {
   ProgressWriter(GrpcStream* stream, const SearchApiOptions& options)
       : stream_(stream), options_(options), last_send_(std::chrono::steady_clock::now()) {}
 
+  /// True once a write failed (the call is over).
+  bool broken() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return broken_;
+  }
+
   void Found(std::span<const traceql::TraceResult> traces, const traceql::SearchMetrics& so_far) {
     std::lock_guard<std::mutex> lock(mu_);
     if (broken_) return;
@@ -201,8 +207,10 @@ GrpcStreamHandler SearchStreamHandler(query::SearchService* service, SearchApiOp
     ProgressWriter progress(stream, options);
     auto result = service->Search(
         tenant, *request,
-        [&progress](std::span<const traceql::TraceResult> found,
-                    const traceql::SearchMetrics& so_far) { progress.Found(found, so_far); });
+        [&progress, stream](std::span<const traceql::TraceResult> found, const traceql::SearchMetrics& so_far) {
+          progress.Found(found, so_far);
+          return !progress.broken() && !stream->cancelled();  // a client that went away stops the search
+        });
     if (!result.ok()) return stream->Finish(GrpcError(result.status()));
     // The complete answer last, as Tempo's frontend ends its stream.
     for (auto& message : query::EncodeSearchSegments(result->traces, result->metrics,

@@ -47,7 +47,10 @@ class FakeService : public query::SearchService {
         for (size_t i = 0; i < result.traces.size(); ++i) {
           traceql::SearchMetrics m;
           m.completed_jobs = static_cast<uint32_t>(i + 1);
-          progress(std::span(&result.traces[i], 1), m);
+          if (!progress(std::span(&result.traces[i], 1), m)) {  // the engine stops the search
+            stopped = true;
+            return Status(StatusCode::kCancelled, "search cancelled by the client");
+          }
           if (pause.count() > 0) std::this_thread::sleep_for(pause);
         }
       }
@@ -88,6 +91,7 @@ class FakeService : public query::SearchService {
   query::TagValuesResult values;
   int rounds = 1;
   std::chrono::milliseconds pause{0};
+  std::atomic<bool> stopped{false};  // progress answered false
 };
 
 class SearchRoutesTest : public ::testing::Test {
@@ -403,6 +407,7 @@ TEST_F(StreamingSearchTest, ClientCancelStopsTheStream) {
   EXPECT_EQ(out.status.error_code(), grpc::StatusCode::CANCELLED);
   server_->Stop();  // returns once the handler has run to its end
   EXPECT_EQ(service_.searches, 1);
+  EXPECT_TRUE(service_.stopped) << "the search ran on after the client went away";
 }
 
 }  // namespace

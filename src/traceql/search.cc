@@ -485,7 +485,11 @@ Result<SearchResult> Search(std::string_view text, std::span<const FetchSource> 
       }
       if (progress) {
         std::vector<TraceResult> so_far = top.Sorted();
-        progress(so_far, metrics);
+        if (!progress(so_far, metrics)) {
+          if (error.ok()) error = Status(StatusCode::kCancelled, "search cancelled by the client");
+          stop.store(true);
+          return;
+        }
       }
     }
   };

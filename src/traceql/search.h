@@ -91,8 +91,9 @@ struct SearchResult {
 };
 
 /// Called with each batch of new traces as they are found (for streaming search), from one
-/// thread at a time; `so_far` is the metrics up to now.
-using SearchProgress = std::function<void(std::span<const TraceResult> found, const SearchMetrics& so_far)>;
+/// thread at a time; `so_far` is the metrics up to now. Returns false to stop the search (the
+/// client went away): Search then ends with Cancelled once the jobs running finish.
+using SearchProgress = std::function<bool(std::span<const TraceResult> found, const SearchMetrics& so_far)>;
 
 /// A spanset query compiled once, to ask which spans of each trace it matches: tag values
 /// filtered by a query (`/api/v2/search/tag/<tag>/values?q=`). Not thread-safe.

@@ -208,5 +208,34 @@ TEST_F(SearchPruning, AbsentValuesSkipEveryRowGroup) {
   EXPECT_EQ(Check("{ status = error } | count() > 12"), groups);
 }
 
+TEST_F(SearchPruning, AProgressCallbackThatSaysStopCancelsTheSearch) {
+  const blocks::BlockMeta& m = reader_->meta();
+  auto jobs = blocks::BlockJobs(reader_, 2);
+  ASSERT_GT(jobs.size(), 4u);
+  std::vector<traceql::FetchSource> sources;
+  for (auto& j : jobs) sources.push_back({j.get(), m.start_unix_nano, m.end_unix_nano, m.total_bytes()});
+  traceql::SearchOptions opts;
+  opts.threads = 1;
+  opts.limit = 1000;
+  int calls = 0;
+  uint32_t completed = 0;
+  auto r = traceql::Search("{ }", sources, opts, [&](std::span<const traceql::TraceResult>, const traceql::SearchMetrics& so_far) {
+    ++calls;
+    completed = so_far.completed_jobs;
+    return calls < 2;  // the client goes away after the second message
+  });
+  EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(completed, 2u);
+  // Without the stop, every job reports.
+  calls = 0;
+  auto all = traceql::Search("{ }", sources, opts, [&](std::span<const traceql::TraceResult>, const traceql::SearchMetrics&) {
+    ++calls;
+    return true;
+  });
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(calls, static_cast<int>(jobs.size()));
+}
+
 }  // namespace
 }  // namespace vivace
