@@ -29,27 +29,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const ColumnIndex kColumns(kDedicated);
   static const std::vector<vivace::scan::Condition> kConds = [] {
     using namespace vivace::scan;
-    std::vector<Condition> c(5);
-    c[0].attr.intrinsic = Intrinsic::kStatus;
-    c[0].op = Op::kEq;
-    c[0].operands = {Static::Status(2)};
-    c[1].attr.scope = Scope::kSpan;
-    c[1].attr.name = "http.method";
-    c[1].op = Op::kEq;
-    c[1].operands = {Static::String("GET")};
-    c[2].attr.scope = Scope::kSpan;
-    c[2].attr.name = "http.status_code";
-    c[2].op = Op::kGt;
-    c[2].operands = {Static::Int(200)};
-    c[3].attr.scope = Scope::kResource;
-    c[3].attr.name = "service.name";
-    c[3].op = Op::kRegex;
-    c[3].operands = {Static::String("s.*")};
-    c[4].attr.intrinsic = Intrinsic::kDuration;
-    c[4].op = Op::kLt;
-    c[4].operands = {Static::Duration(1000)};
-    for (auto& x : c) x.group = 1;
-    return c;
+    auto cond = [](Intrinsic intrinsic, Scope scope, std::string name, Op op, Static value) {
+      Condition c;
+      c.attr.intrinsic = intrinsic;
+      c.attr.scope = scope;
+      c.attr.name = std::move(name);
+      c.op = op;
+      c.operands = {std::move(value)};
+      c.group = 1;
+      return c;
+    };
+    return std::vector<Condition>{
+        cond(Intrinsic::kStatus, Scope::kNone, "", Op::kEq, Static::Status(2)),
+        cond(Intrinsic::kNone, Scope::kSpan, "http.method", Op::kEq, Static::String("GET")),
+        cond(Intrinsic::kNone, Scope::kSpan, "http.status_code", Op::kGt, Static::Int(200)),
+        cond(Intrinsic::kNone, Scope::kResource, "service.name", Op::kRegex, Static::String("s.*")),
+        cond(Intrinsic::kDuration, Scope::kNone, "", Op::kLt, Static::Duration(1000)),
+    };
   }();
   vivace::scan::FetchRequest req;
   req.conditions = kConds;

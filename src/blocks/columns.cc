@@ -303,7 +303,11 @@ Result<std::vector<uint64_t>> ReadIntChunk(std::string_view chunk, const ReadLim
   return out;
 }
 
-Status ReadIntChunkInto(std::string_view chunk, const ReadLimits& limits, std::vector<uint64_t>* out) {
+namespace {
+
+// One int page decoded into `out` as T (see DecodeInts).
+template <typename T>
+Status ReadIntsAs(std::string_view chunk, const ReadLimits& limits, std::vector<T>* out) {
   out->clear();
   VV_ASSIGN_OR_RETURN(Page page, NextPage(&chunk, limits));
   VV_RETURN_IF_ERROR(Expect(page, {Encoding::kVarint, Encoding::kRunLength}));
@@ -312,13 +316,14 @@ Status ReadIntChunkInto(std::string_view chunk, const ReadLimits& limits, std::v
   return DecodeInts(page, raw, out);
 }
 
+}  // namespace
+
+Status ReadIntChunkInto(std::string_view chunk, const ReadLimits& limits, std::vector<uint64_t>* out) {
+  return ReadIntsAs(chunk, limits, out);
+}
+
 Status ReadFlagChunkInto(std::string_view chunk, const ReadLimits& limits, std::vector<uint8_t>* out) {
-  out->clear();
-  VV_ASSIGN_OR_RETURN(Page page, NextPage(&chunk, limits));
-  VV_RETURN_IF_ERROR(Expect(page, {Encoding::kVarint, Encoding::kRunLength}));
-  if (!chunk.empty()) return Corrupt("trailing bytes after page");
-  VV_ASSIGN_OR_RETURN(std::string_view raw, PageBytes(page, &page_scratch));
-  return DecodeInts(page, raw, out);
+  return ReadIntsAs(chunk, limits, out);
 }
 
 Result<bool> ReadIntRuns(std::string_view chunk, const ReadLimits& limits, std::vector<IntRun>* out) {
