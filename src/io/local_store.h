@@ -38,7 +38,9 @@ class LocalStore final : public ObjectStore {
   Status Delete(std::string_view key) override;
   /// Streams into the temporary file; Commit does what Put does after writing.
   Result<std::unique_ptr<ObjectWriter>> NewWriter(std::string_view key) override;
-  /// Keeps the file open until the reader is destroyed (one descriptor per reader).
+  /// Keeps the file open and mapped read-only until the reader is destroyed (one descriptor
+  /// per reader). Objects are only ever replaced or unlinked, never rewritten in place; a file
+  /// truncated by something else while mapped would fault (SIGBUS) on a read past its new end.
   Result<std::unique_ptr<ObjectReader>> OpenReader(std::string_view key) override;
   std::string Describe() const override { return "local:" + root_; }
 
