@@ -273,7 +273,17 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
   // row group is built in the one decode. Candidates that the bound has meanwhile ruled out
   // are never built.
   std::sort(candidates.begin(), candidates.end(), NewerFirst);
-  std::vector<uint8_t> done_groups(end > first_ ? end - first_ : 0, 0);
+  size_t groups = end > first_ ? end - first_ : 0;
+  // The candidates of each row group: of_group[group_first[g] .. group_first[g + 1]).
+  std::vector<uint32_t> group_first(groups + 1, 0);
+  for (const Candidate& c : candidates) ++group_first[c.row_group - first_ + 1];
+  for (size_t g = 0; g < groups; ++g) group_first[g + 1] += group_first[g];
+  std::vector<uint32_t> of_group(candidates.size());
+  {
+    std::vector<uint32_t> fill(group_first.begin(), group_first.end() - 1);
+    for (size_t k = 0; k < candidates.size(); ++k) of_group[fill[candidates[k].row_group - first_]++] = static_cast<uint32_t>(k);
+  }
+  std::vector<uint8_t> done_groups(groups, 0);
   std::vector<uint8_t> in_batch(done_groups.size(), 0);
   std::vector<uint32_t> batch;  // row groups of this round
   size_t next = 0;
@@ -312,8 +322,9 @@ Result<scan::FetchStats> BlockFetcher::Fetch(const scan::FetchRequest& req, cons
       VV_ASSIGN_OR_RETURN(std::span<const model::TraceId> ids, filter.TraceIds());
       DecodeSelection sel;
       sel.traces.assign(ids.size(), 0);
-      for (const Candidate& c : candidates) {
-        if (c.row_group == g && bound.Wants(c.id, c.start_unix_nano)) sel.traces[c.trace] = 1;
+      for (uint32_t k = group_first[g - first_]; k < group_first[g - first_ + 1]; ++k) {
+        const Candidate& c = candidates[of_group[k]];
+        if (bound.Wants(c.id, c.start_unix_nano)) sel.traces[c.trace] = 1;
       }
       done_groups[g - first_] = 1;
       VV_ASSIGN_OR_RETURN(sel.columns, filter.Columns(req));

@@ -420,12 +420,11 @@ Result<bool> RowGroupFilter::Dedicated(const PreparedCondition& pc, bool resourc
       auto holds = [&](uint64_t v) {
         return range.exact ? range.Holds(UnZigZag(v)) : IntHolds(c.op, UnZigZag(v), x);
       };
-      std::vector<IntRun> runs;
-      auto rle = ReadIntRuns(chunk, limits_, &runs);
+      auto rle = ReadIntRuns(chunk, limits_, &runs_);
       if (!rle.ok()) return rle.status().WithContext("column " + base);
       if (*rle) {
         vals.clear();
-        for (const IntRun& r : runs) vals.insert(vals.end(), r.length, holds(r.value) ? 1 : 0);
+        for (const IntRun& r : runs_) vals.insert(vals.end(), r.length, holds(r.value) ? 1 : 0);
       } else {
         auto v = ReadIntChunk(chunk, limits_);
         if (!v.ok()) return v.status().WithContext("column " + base);
